@@ -1,0 +1,198 @@
+//! Data files for experiments: created with a known, non-zero pattern in a
+//! fresh folder that is always removed (normal exit, error, panic, Ctrl-C).
+//!
+//! The default folder lives under `results/data/` on the project's disk, not
+//! in `/tmp`: `/tmp` is often tmpfs, where a "file" mapping is shared memory
+//! and there is no page cache to load from or evict to.
+
+use std::fs;
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::cleanup;
+use crate::size::format_size;
+
+/// The pattern's 64-bit word at word index `index` (byte offset / 8): a
+/// cheap mix so neighbouring pages differ and no word is zero.
+pub fn pattern_word(index: u64) -> u64 {
+    let mut x = index.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (x ^ (x >> 31)) | 1
+}
+
+/// The pattern's byte at `offset` (little-endian words).
+pub fn pattern_byte(offset: u64) -> u8 {
+    pattern_word(offset / 8).to_le_bytes()[(offset % 8) as usize]
+}
+
+/// A fresh folder for one run's data files, removed with everything in it
+/// when dropped or when the process is interrupted.
+#[derive(Debug)]
+pub struct DataDir {
+    path: PathBuf,
+    _guard: cleanup::Guard,
+}
+
+/// One data file inside a [`DataDir`].
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    pub path: PathBuf,
+    pub size_bytes: u64,
+    /// Wrapping sum of the file's little-endian u64 words (a trailing partial
+    /// word is zero-padded): the checksum every full pass must reproduce.
+    pub checksum: u64,
+}
+
+impl DataDir {
+    /// Creates `<base>/mmlab-<pid>-<nanos>/`. With no base, the base is
+    /// `results/data` under the current folder (created if needed, and
+    /// removed again if it is empty at the end).
+    pub fn create(base: Option<&Path>) -> anyhow::Result<DataDir> {
+        let (base, remove_base_if_empty) = match base {
+            Some(b) => (b.to_path_buf(), false),
+            None => (PathBuf::from("results/data"), true),
+        };
+        if !base.is_dir() {
+            if remove_base_if_empty {
+                fs::create_dir_all(&base).with_context(|| format!("cannot create data folder {}", base.display()))?;
+            } else {
+                bail!("--data-dir {}: not an existing folder", base.display());
+            }
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = base.join(format!("mmlab-{}-{nanos}", std::process::id()));
+        fs::create_dir(&path).with_context(|| format!("data folder {} is not writable", base.display()))?;
+        let path = fs::canonicalize(&path).unwrap_or(path);
+        let removed = path.clone();
+        let base_for_cleanup = fs::canonicalize(&base).unwrap_or(base);
+        let guard = cleanup::on_exit(format!("remove {}", path.display()), move || {
+            let _ = fs::remove_dir_all(&removed);
+            if remove_base_if_empty {
+                let _ = fs::remove_dir(&base_for_cleanup); // only succeeds when empty
+            }
+        });
+        Ok(DataDir { path, _guard: guard })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes available to this user in the folder's filesystem.
+    pub fn free_bytes(&self) -> anyhow::Result<u64> {
+        let stat = nix::sys::statvfs::statvfs(&self.path).with_context(|| format!("cannot statvfs {}", self.path.display()))?;
+        Ok(stat.blocks_available() as u64 * stat.fragment_size() as u64)
+    }
+
+    /// Creates `name` of `size_bytes` filled with the pattern, flushed to disk
+    /// (so its page-cache pages are clean and can be evicted). Fails with a
+    /// clear message when the filesystem has less than the size plus 64 MiB.
+    pub fn create_file(&self, name: &str, size_bytes: u64) -> anyhow::Result<DataFile> {
+        const MARGIN: u64 = 64 << 20;
+        let free = self.free_bytes()?;
+        if free < size_bytes + MARGIN {
+            bail!(
+                "not enough free space in {} for a {} data file: {} free, {} needed with margin (choose another folder with --data-dir or a smaller --size)",
+                self.path.display(),
+                format_size(size_bytes),
+                format_size(free),
+                format_size(size_bytes + MARGIN)
+            );
+        }
+        let path = self.path.join(name);
+        let mut file = fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        const CHUNK_WORDS: u64 = 1 << 17; // 1 MiB
+        let mut checksum = 0u64;
+        let mut buffer = Vec::with_capacity((CHUNK_WORDS * 8) as usize);
+        let total_words = size_bytes.div_ceil(8);
+        let mut word = 0u64;
+        let mut written = 0u64;
+        while word < total_words {
+            buffer.clear();
+            let end = (word + CHUNK_WORDS).min(total_words);
+            for i in word..end {
+                buffer.extend_from_slice(&pattern_word(i).to_le_bytes());
+            }
+            let take = (buffer.len() as u64).min(size_bytes - written) as usize;
+            for chunk in buffer[..take].chunks(8) {
+                let mut bytes = [0u8; 8];
+                bytes[..chunk.len()].copy_from_slice(chunk);
+                checksum = checksum.wrapping_add(u64::from_le_bytes(bytes));
+            }
+            file.write_all(&buffer[..take]).with_context(|| format!("cannot write {}", path.display()))?;
+            written += take as u64;
+            word = end;
+        }
+        file.sync_all().with_context(|| format!("cannot flush {}", path.display()))?;
+        Ok(DataFile { path, size_bytes, checksum })
+    }
+}
+
+impl DataFile {
+    pub fn open(&self) -> anyhow::Result<fs::File> {
+        fs::File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))
+    }
+
+    pub fn open_rw(&self) -> anyhow::Result<fs::File> {
+        fs::OpenOptions::new().read(true).write(true).open(&self.path).with_context(|| format!("cannot open {} for writing", self.path.display()))
+    }
+
+    pub fn number_of_pages(&self) -> u64 {
+        self.size_bytes.div_ceil(crate::fingerprint::page_size() as u64)
+    }
+
+    /// Evicts the file from the page cache and checks it with mincore;
+    /// returns the pages still resident (0 on success).
+    pub fn evict(&self) -> anyhow::Result<u64> {
+        let file = self.open()?;
+        crate::pages::evict_file(file.as_fd())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_file_has_the_pattern_and_checksum_and_is_removed() {
+        let base = tempfile::tempdir_in(".").unwrap();
+        let folder;
+        {
+            let dir = DataDir::create(Some(base.path())).unwrap();
+            folder = dir.path().to_path_buf();
+            let file = dir.create_file("pattern", 10_000).unwrap();
+            let bytes = fs::read(&file.path).unwrap();
+            assert_eq!(bytes.len(), 10_000);
+            assert!(bytes.iter().enumerate().all(|(i, b)| *b == pattern_byte(i as u64)));
+            let mut sum = 0u64;
+            for chunk in bytes.chunks(8) {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                sum = sum.wrapping_add(u64::from_le_bytes(word));
+            }
+            assert_eq!(sum, file.checksum);
+            assert!(bytes.iter().any(|b| *b != 0));
+        }
+        assert!(!folder.exists(), "the data folder is removed on drop");
+        assert_eq!(fs::read_dir(base.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn too_large_a_file_is_refused_with_the_folder_named() {
+        let base = tempfile::tempdir_in(".").unwrap();
+        let dir = DataDir::create(Some(base.path())).unwrap();
+        let error = dir.create_file("huge", u64::MAX / 4).unwrap_err().to_string();
+        assert!(error.contains("not enough free space"), "{error}");
+        assert!(error.contains(&dir.path().display().to_string()), "{error}");
+    }
+
+    #[test]
+    fn a_missing_data_dir_is_named() {
+        let error = DataDir::create(Some(Path::new("/nonexistent/folder"))).unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/folder"), "{error}");
+    }
+}

@@ -1,0 +1,267 @@
+//! The machine's fingerprint: what a reader needs to compare two runs. Every
+//! field falls back to "unknown" (or `null`) when it cannot be read; reading
+//! the fingerprint never fails.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// A value that could be read, or the string "unknown".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Known<T> {
+    Value(T),
+    Unknown(String),
+}
+
+impl<T> Known<T> {
+    pub fn unknown() -> Known<T> {
+        Known::Unknown("unknown".to_string())
+    }
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Known::Value(v) => Some(v),
+            Known::Unknown(_) => None,
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Known<T> {
+    fn from(option: Option<T>) -> Known<T> {
+        option.map(Known::Value).unwrap_or_else(Known::unknown)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub kernel: String,
+    pub os: String,
+    pub cpu_model: String,
+    pub arch: String,
+    pub n_cpus: Known<u64>,
+    pub mem_total_bytes: Known<u64>,
+    pub page_size_bytes: Known<u64>,
+    pub thp_enabled: String,
+    pub thp_defrag: String,
+    pub perf_event_paranoid: Known<i64>,
+    pub is_root: bool,
+    /// Where tracefs is mounted, or null when it is not mounted.
+    pub tracefs: Option<String>,
+    /// Whether a hardware PMU answers (a cycles counter opens).
+    pub pmu: bool,
+    /// Why no hardware counter opened, when `pmu` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pmu_reason: Option<String>,
+    pub data_dir: String,
+    pub data_dir_fs: String,
+    /// Whether a cgroup v2 memory controller is available.
+    pub cgroup_v2_memory: bool,
+    pub fault_around_bytes: Known<u64>,
+    pub rustc: String,
+    pub build_profile: String,
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+}
+
+/// `always madvise [never]` -> `never`.
+fn bracketed_choice(text: &str) -> Option<String> {
+    let start = text.find('[')?;
+    let end = text[start..].find(']')? + start;
+    Some(text[start + 1..end].to_string())
+}
+
+fn os_name() -> Option<String> {
+    let release = std::fs::read_to_string("/etc/os-release").ok()?;
+    release.lines().find_map(|line| {
+        line.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())
+    })
+}
+
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        matches!(key.trim(), "model name" | "Model" | "cpu model").then(|| value.trim().to_string())
+    })
+}
+
+fn mem_total_bytes() -> Option<u64> {
+    meminfo_kib("MemTotal").map(|kib| kib * 1024)
+}
+
+/// A field of /proc/meminfo in KiB (as the file writes it).
+pub fn meminfo_kib(field: &str) -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    info.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// The mount point and filesystem type that hold `path`, from
+/// /proc/self/mountinfo (longest matching mount point wins).
+pub fn filesystem_of(path: &Path) -> Option<(String, String)> {
+    let path = std::fs::canonicalize(path).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut best: Option<(String, String)> = None;
+    for line in info.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(separator) = fields.iter().position(|f| *f == "-") else { continue };
+        let (Some(mount_point), Some(fs_type)) = (fields.get(4), fields.get(separator + 1)) else { continue };
+        let mount_point = mount_point.replace("\\040", " ");
+        if path.starts_with(&mount_point)
+            && best.as_ref().is_none_or(|(m, _)| mount_point.len() >= m.len())
+        {
+            best = Some((mount_point, fs_type.to_string()));
+        }
+    }
+    best
+}
+
+/// Where tracefs is mounted now, if anywhere.
+pub fn tracefs_mount() -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    let mut found = None;
+    for line in mounts.lines() {
+        let mut fields = line.split_whitespace();
+        let (_, mount_point, fs_type) = (fields.next(), fields.next()?, fields.next()?);
+        if fs_type == "tracefs" {
+            // Prefer the canonical location when both are mounted.
+            if mount_point == "/sys/kernel/tracing" {
+                return Some(mount_point.to_string());
+            }
+            found.get_or_insert(mount_point.to_string());
+        }
+    }
+    found
+}
+
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Opens a hardware cycles counter on this process to see whether a PMU
+/// answers. Returns the reason when it does not.
+pub fn probe_hardware_pmu() -> Result<(), String> {
+    // perf_event_attr is 136 bytes in current kernels (PERF_ATTR_SIZE_VER8);
+    // the first fields are type (u32), size (u32), config (u64).
+    let mut attr = [0u8; 136];
+    attr[0..4].copy_from_slice(&0u32.to_ne_bytes()); // PERF_TYPE_HARDWARE
+    attr[4..8].copy_from_slice(&136u32.to_ne_bytes());
+    attr[8..16].copy_from_slice(&0u64.to_ne_bytes()); // PERF_COUNT_HW_CPU_CYCLES
+    // flags at offset 40: disabled (bit 0), exclude_kernel (bit 5), exclude_hv (bit 6)
+    let flags: u64 = 1 | (1 << 5) | (1 << 6);
+    attr[40..48].copy_from_slice(&flags.to_ne_bytes());
+    // SAFETY: perf_event_open reads `attr` (size given inside it) and returns
+    // a new fd or -1; the fd is closed at once.
+    let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), 0, -1, -1, 8u64 /* PERF_FLAG_FD_CLOEXEC */) };
+    if fd >= 0 {
+        // SAFETY: fd was just returned by the kernel and is owned here.
+        unsafe { libc::close(fd as i32) };
+        return Ok(());
+    }
+    let errno = std::io::Error::last_os_error();
+    let code = errno.raw_os_error().unwrap_or(0);
+    Err(match code {
+        libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV => {
+            format!("unsupported: no hardware PMU ({})", nix::errno::Errno::from_raw(code))
+        }
+        libc::EACCES | libc::EPERM => format!(
+            "denied: perf_event_paranoid={} ({})",
+            read_trimmed("/proc/sys/kernel/perf_event_paranoid").unwrap_or_else(|| "unknown".into()),
+            nix::errno::Errno::from_raw(code)
+        ),
+        _ => format!("unsupported: {errno}"),
+    })
+}
+
+fn cgroup_v2_memory() -> bool {
+    // A unified hierarchy with the memory controller enabled for children of
+    // our own cgroup.
+    let Some(line) = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|c| {
+        c.lines().find(|l| l.starts_with("0::")).map(|l| l[3..].to_string())
+    }) else {
+        return false;
+    };
+    let Some(root) = std::fs::read_to_string("/proc/self/mounts").ok().and_then(|m| {
+        m.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
+        })
+    }) else {
+        return false;
+    };
+    let controllers = format!("{root}{line}/cgroup.controllers");
+    std::fs::read_to_string(controllers).is_ok_and(|c| c.split_whitespace().any(|w| w == "memory"))
+}
+
+impl Fingerprint {
+    /// Reads the fingerprint; `data_dir` is where the experiment's files live.
+    pub fn collect(data_dir: &Path) -> Fingerprint {
+        let uname = nix::sys::utsname::uname().ok();
+        let pmu = probe_hardware_pmu();
+        let (data_dir_fs, data_dir_display) = match filesystem_of(data_dir) {
+            Some((_, fs)) => (fs, data_dir.display().to_string()),
+            None => ("unknown".to_string(), data_dir.display().to_string()),
+        };
+        Fingerprint {
+            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_else(|| "unknown".into()),
+            os: os_name().unwrap_or_else(|| "unknown".into()),
+            cpu_model: cpu_model().unwrap_or_else(|| "unknown".into()),
+            arch: std::env::consts::ARCH.to_string(),
+            n_cpus: std::thread::available_parallelism().ok().map(|n| n.get() as u64).into(),
+            mem_total_bytes: mem_total_bytes().into(),
+            page_size_bytes: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map(|p| p as u64).into(),
+            thp_enabled: read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled").and_then(|t| bracketed_choice(&t)).unwrap_or_else(|| "unknown".into()),
+            thp_defrag: read_trimmed("/sys/kernel/mm/transparent_hugepage/defrag").and_then(|t| bracketed_choice(&t)).unwrap_or_else(|| "unknown".into()),
+            perf_event_paranoid: read_trimmed("/proc/sys/kernel/perf_event_paranoid").and_then(|v| v.parse().ok()).into(),
+            is_root: is_root(),
+            tracefs: tracefs_mount(),
+            pmu: pmu.is_ok(),
+            pmu_reason: pmu.err(),
+            data_dir: data_dir_display,
+            data_dir_fs,
+            cgroup_v2_memory: cgroup_v2_memory(),
+            fault_around_bytes: read_trimmed("/sys/kernel/debug/fault_around_bytes").and_then(|v| v.parse().ok()).into(),
+            rustc: env!("MMLAB_RUSTC_VERSION").to_string(),
+            build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.to_string(),
+        }
+    }
+}
+
+/// The crate version and git revision that produced a result.
+pub fn tool_version() -> String {
+    format!("mmap-lab {} ({})", env!("CARGO_PKG_VERSION"), env!("MMLAB_GIT_REVISION"))
+}
+
+/// The page size of this machine, in bytes.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 { size as usize } else { 4096 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_reads_this_machine_without_failing() {
+        let fp = Fingerprint::collect(Path::new("."));
+        assert_eq!(fp.page_size_bytes.value().copied(), Some(page_size() as u64));
+        assert_ne!(fp.kernel, "unknown");
+        assert!(fp.n_cpus.value().is_some_and(|n| *n >= 1));
+        assert_ne!(fp.data_dir_fs, "unknown");
+        let json = serde_json::to_string(&fp).unwrap();
+        let back: Fingerprint = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, fp);
+    }
+
+    #[test]
+    fn bracketed_choice_picks_the_active_mode() {
+        assert_eq!(bracketed_choice("always [madvise] never").as_deref(), Some("madvise"));
+        assert_eq!(bracketed_choice("never"), None);
+    }
+}

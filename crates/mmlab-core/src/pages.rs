@@ -1,0 +1,307 @@
+//! Page tools: which pages are resident (mincore), evicting one file from the
+//! page cache, a mapping's /proc/self/smaps entry, and the physical frame of
+//! a virtual page from /proc/self/pagemap.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use anyhow::{Context, bail};
+
+use crate::fingerprint::page_size;
+
+/// Residency of each page of `[addr, addr + len)` (addr page-aligned), as
+/// mincore reports it. mincore only inspects page tables and the page cache;
+/// it never touches the memory, so it is safe on any address (an unmapped
+/// range is an ENOMEM error).
+pub fn residency(addr: *const u8, len: usize) -> anyhow::Result<Vec<bool>> {
+    let pages = len.div_ceil(page_size());
+    let mut vector = vec![0u8; pages];
+    // SAFETY: mincore writes one byte per page into `vector`, which has
+    // exactly that many bytes; it does not access the range itself.
+    let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, vector.as_mut_ptr()) };
+    if rc != 0 {
+        bail!("mincore({addr:p}, {len}): {}", std::io::Error::last_os_error());
+    }
+    Ok(vector.into_iter().map(|b| b & 1 == 1).collect())
+}
+
+/// Number of resident pages of `[addr, addr + len)`.
+pub fn resident_pages(addr: *const u8, len: usize) -> anyhow::Result<u64> {
+    Ok(residency(addr, len)?.into_iter().filter(|r| *r).count() as u64)
+}
+
+/// Page-cache residency of a whole file: maps it (PROT_READ, MAP_SHARED,
+/// no access, so nothing is faulted in), asks mincore, unmaps.
+pub fn file_residency(fd: BorrowedFd<'_>) -> anyhow::Result<Vec<bool>> {
+    let len = nix::sys::stat::fstat(fd).context("fstat")?.st_size as usize;
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    let length = std::num::NonZeroUsize::new(len).expect("non-zero");
+    // SAFETY: a fresh read-only mapping that nothing else refers to; it is
+    // only inspected by mincore and unmapped before returning.
+    let addr = unsafe {
+        nix::sys::mman::mmap(None, length, nix::sys::mman::ProtFlags::PROT_READ, nix::sys::mman::MapFlags::MAP_SHARED, fd, 0)
+    }
+    .context("mmap for mincore")?;
+    let result = residency(addr.as_ptr() as *const u8, len);
+    // SAFETY: unmapping the mapping made above, which is not used afterwards.
+    let _ = unsafe { nix::sys::mman::munmap(addr, len) };
+    result
+}
+
+/// Resident page-cache pages of a whole file.
+pub fn file_resident_pages(fd: BorrowedFd<'_>) -> anyhow::Result<u64> {
+    Ok(file_residency(fd)?.into_iter().filter(|r| *r).count() as u64)
+}
+
+/// Evicts one file's pages from the page cache: flushes it, then
+/// posix_fadvise(POSIX_FADV_DONTNEED), repeated a few times while mincore
+/// still sees pages (pages mapped by a process cannot be evicted). Returns
+/// the pages still resident: 0 means the file is cold.
+pub fn evict_file(fd: BorrowedFd<'_>) -> anyhow::Result<u64> {
+    nix::unistd::fdatasync(fd).context("fdatasync before eviction")?;
+    let mut resident = u64::MAX;
+    for _ in 0..5 {
+        nix::fcntl::posix_fadvise(fd.as_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED)
+            .context("posix_fadvise(DONTNEED)")?;
+        resident = file_resident_pages(fd)?;
+        if resident == 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Ok(resident)
+}
+
+/// Drops clean page cache, dentries and inodes for the whole machine
+/// (`echo 3 > /proc/sys/vm/drop_caches`): root only, and only when a user
+/// asks for it. This is an action, not a setting: nothing stays changed.
+pub fn drop_all_caches() -> anyhow::Result<()> {
+    nix::unistd::sync();
+    fs::write("/proc/sys/vm/drop_caches", "3").context("drop_caches needs root (write to /proc/sys/vm/drop_caches)")
+}
+
+/// One mapping's entry of /proc/<pid>/smaps, sizes in KiB as the file writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmapsEntry {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub path: String,
+    /// Every `Name: N kB` field of the entry.
+    pub fields_kib: BTreeMap<String, u64>,
+}
+
+impl SmapsEntry {
+    /// A field in KiB (0 when the kernel does not print it).
+    pub fn kib(&self, name: &str) -> u64 {
+        self.fields_kib.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// Parses smaps text into entries.
+pub fn parse_smaps(text: &str) -> Vec<SmapsEntry> {
+    let mut entries: Vec<SmapsEntry> = Vec::new();
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        let Some(first) = parts.next() else { continue };
+        if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            if let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) {
+                let perms = parts.next().unwrap_or("").to_string();
+                let path = parts.skip(3).collect::<Vec<_>>().join(" ");
+                entries.push(SmapsEntry { start, end, perms, path, fields_kib: BTreeMap::new() });
+                continue;
+            }
+        }
+        if let (Some(name), Some(entry)) = (first.strip_suffix(':'), entries.last_mut()) {
+            if let Some(Ok(value)) = parts.next().map(str::parse::<u64>) {
+                entry.fields_kib.insert(name.to_string(), value);
+            }
+        }
+    }
+    entries
+}
+
+/// The smaps entry of the mapping that contains `addr` in process `pid`
+/// (`None` = this process).
+pub fn smaps_entry(pid: Option<i32>, addr: usize) -> anyhow::Result<SmapsEntry> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/smaps"),
+        None => "/proc/self/smaps".to_string(),
+    };
+    let text = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
+    parse_smaps(&text)
+        .into_iter()
+        .find(|e| (e.start..e.end).contains(&(addr as u64)))
+        .with_context(|| format!("no mapping contains {addr:#x} in {path}"))
+}
+
+/// One page's entry of /proc/<pid>/pagemap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PagemapEntry {
+    /// The physical frame number; 0 when not present or hidden (no root).
+    pub pfn: u64,
+    pub present: bool,
+    pub swapped: bool,
+    /// File page or shared anonymous page (bit 61).
+    pub file_or_shared_anon: bool,
+    /// Mapped exclusively by this process (bit 56).
+    pub exclusive: bool,
+    pub soft_dirty: bool,
+}
+
+/// Why a frame could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("not-measured: physical frames need CAP_SYS_ADMIN (run as root)")]
+    NeedsCapSysAdmin,
+    #[error("not-measured: cannot read {path}: {message}")]
+    Unreadable { path: String, message: String },
+}
+
+/// Decodes a raw 64-bit pagemap word.
+pub fn decode_pagemap(word: u64) -> PagemapEntry {
+    let present = word >> 63 & 1 == 1;
+    let swapped = word >> 62 & 1 == 1;
+    PagemapEntry {
+        pfn: if present && !swapped { word & ((1 << 55) - 1) } else { 0 },
+        present,
+        swapped,
+        file_or_shared_anon: word >> 61 & 1 == 1,
+        exclusive: word >> 56 & 1 == 1,
+        soft_dirty: word >> 55 & 1 == 1,
+    }
+}
+
+/// The pagemap entry of the page holding `addr` in process `pid` (`None` =
+/// this process). The page must be mapped (touch it first to make it
+/// present). Without CAP_SYS_ADMIN the kernel hides frame numbers, which is
+/// reported as [`FrameError::NeedsCapSysAdmin`] for a present page.
+pub fn pagemap_entry(pid: Option<i32>, addr: usize) -> Result<PagemapEntry, FrameError> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/pagemap"),
+        None => "/proc/self/pagemap".to_string(),
+    };
+    let unreadable = |e: std::io::Error| FrameError::Unreadable { path: path.clone(), message: e.to_string() };
+    let mut file = fs::File::open(&path).map_err(unreadable)?;
+    let index = (addr / page_size()) as u64;
+    file.seek(SeekFrom::Start(index * 8)).map_err(unreadable)?;
+    let mut word = [0u8; 8];
+    file.read_exact(&mut word).map_err(unreadable)?;
+    let entry = decode_pagemap(u64::from_le_bytes(word));
+    if entry.present && !entry.swapped && entry.pfn == 0 {
+        return Err(FrameError::NeedsCapSysAdmin);
+    }
+    Ok(entry)
+}
+
+/// /proc/kpageflags bits of a frame (root only).
+pub fn kpageflags(pfn: u64) -> anyhow::Result<u64> {
+    let mut file = fs::File::open("/proc/kpageflags").context("cannot open /proc/kpageflags (needs root)")?;
+    file.seek(SeekFrom::Start(pfn * 8))?;
+    let mut word = [0u8; 8];
+    file.read_exact(&mut word).context("cannot read /proc/kpageflags")?;
+    Ok(u64::from_le_bytes(word))
+}
+
+/// Names of the kpageflags bits that are set (see the kernel's
+/// Documentation/admin-guide/mm/pagemap.rst).
+pub fn kpageflags_names(flags: u64) -> Vec<&'static str> {
+    const NAMES: [&str; 27] = [
+        "LOCKED", "ERROR", "REFERENCED", "UPTODATE", "DIRTY", "LRU", "ACTIVE", "SLAB", "WRITEBACK", "RECLAIM", "BUDDY",
+        "MMAP", "ANON", "SWAPCACHE", "SWAPBACKED", "COMPOUND_HEAD", "COMPOUND_TAIL", "HUGE", "UNEVICTABLE", "HWPOISON",
+        "NOPAGE", "KSM", "THP", "OFFLINE", "ZERO_PAGE", "IDLE", "PGTABLE",
+    ];
+    NAMES.iter().enumerate().filter(|(bit, _)| flags >> bit & 1 == 1).map(|(_, n)| *n).collect()
+}
+
+/// `read_bytes` of /proc/self/io: bytes this process caused to be read from
+/// storage (the real I/O behind major faults and readahead).
+pub fn proc_self_io_read_bytes() -> Option<u64> {
+    let text = fs::read_to_string("/proc/self/io").ok()?;
+    text.lines().find_map(|l| l.strip_prefix("read_bytes:").and_then(|v| v.trim().parse().ok()))
+}
+
+/// This process's own resource usage (RUSAGE_SELF): faults and CPU times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Rusage {
+    pub n_minor_faults: u64,
+    pub n_major_faults: u64,
+    pub user_ns: u64,
+    pub system_ns: u64,
+    pub max_rss_kib: u64,
+    pub n_voluntary_context_switches: u64,
+    pub n_involuntary_context_switches: u64,
+}
+
+impl Rusage {
+    pub fn from_libc(r: &libc::rusage) -> Rusage {
+        let ns = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1000;
+        Rusage {
+            n_minor_faults: r.ru_minflt as u64,
+            n_major_faults: r.ru_majflt as u64,
+            user_ns: ns(r.ru_utime),
+            system_ns: ns(r.ru_stime),
+            max_rss_kib: r.ru_maxrss as u64,
+            n_voluntary_context_switches: r.ru_nvcsw as u64,
+            n_involuntary_context_switches: r.ru_nivcsw as u64,
+        }
+    }
+
+    /// getrusage(RUSAGE_SELF), or RUSAGE_THREAD with `thread` (the calling
+    /// thread only: what a measured region on this thread caused).
+    pub fn now(thread: bool) -> Rusage {
+        // SAFETY: getrusage fills the zeroed struct it is given.
+        let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+        let who = if thread { libc::RUSAGE_THREAD } else { libc::RUSAGE_SELF };
+        // SAFETY: `r` is a valid, writable rusage.
+        unsafe { libc::getrusage(who, &mut r) };
+        Rusage::from_libc(&r)
+    }
+
+    /// The difference `self - earlier` (max_rss is kept as the later value).
+    pub fn since(&self, earlier: &Rusage) -> Rusage {
+        Rusage {
+            n_minor_faults: self.n_minor_faults.saturating_sub(earlier.n_minor_faults),
+            n_major_faults: self.n_major_faults.saturating_sub(earlier.n_major_faults),
+            user_ns: self.user_ns.saturating_sub(earlier.user_ns),
+            system_ns: self.system_ns.saturating_sub(earlier.system_ns),
+            max_rss_kib: self.max_rss_kib,
+            n_voluntary_context_switches: self.n_voluntary_context_switches.saturating_sub(earlier.n_voluntary_context_switches),
+            n_involuntary_context_switches: self.n_involuntary_context_switches.saturating_sub(earlier.n_involuntary_context_switches),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_an_smaps_entry() {
+        let text = "7f0000000000-7f0000004000 rw-s 00000000 fe:01 1234   /data/file name\nSize:                 16 kB\nRss:                   8 kB\nPrivate_Dirty:         4 kB\nVmFlags: rd wr sh mr mw me ms\n";
+        let entries = parse_smaps(text);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].path, "/data/file name");
+        assert_eq!(entries[0].kib("Rss"), 8);
+        assert_eq!(entries[0].kib("Private_Dirty"), 4);
+        assert_eq!(entries[0].kib("AnonHugePages"), 0);
+    }
+
+    #[test]
+    fn decodes_pagemap_bits() {
+        let word = (1u64 << 63) | (1 << 61) | 0x1234;
+        let e = decode_pagemap(word);
+        assert!(e.present && e.file_or_shared_anon && !e.exclusive);
+        assert_eq!(e.pfn, 0x1234);
+        assert_eq!(decode_pagemap(0).pfn, 0);
+    }
+
+    #[test]
+    fn names_kpageflags_bits() {
+        assert_eq!(kpageflags_names((1 << 5) | (1 << 12)), vec!["LRU", "ANON"]);
+    }
+}

@@ -1,0 +1,63 @@
+//! Page tools on the real kernel: mincore after eviction, pagemap frames.
+
+use std::num::NonZeroUsize;
+use std::os::fd::AsFd;
+
+use mmlab_core::pages;
+use nix::sys::mman::{MapFlags, ProtFlags, mmap};
+
+#[test]
+fn mincore_reports_zero_resident_pages_after_evicting_a_file_that_was_just_read() {
+    let dir = mmlab_core::DataDir::create(Some(std::path::Path::new("."))).unwrap();
+    let file = dir.create_file("evict-me", 4 << 20).unwrap();
+    let bytes = std::fs::read(&file.path).unwrap();
+    assert_eq!(bytes.len(), 4 << 20);
+    let handle = file.open().unwrap();
+    let resident_before = pages::file_resident_pages(handle.as_fd()).unwrap();
+    assert_eq!(resident_before, file.number_of_pages(), "a file just read is fully cached");
+    let resident_after = file.evict().unwrap();
+    assert_eq!(resident_after, 0);
+    assert_eq!(pages::file_resident_pages(handle.as_fd()).unwrap(), 0);
+}
+
+#[test]
+fn touching_one_page_of_a_mapping_makes_it_resident() {
+    let dir = mmlab_core::DataDir::create(Some(std::path::Path::new("."))).unwrap();
+    let file = dir.create_file("touch", 1 << 20).unwrap();
+    assert_eq!(file.evict().unwrap(), 0);
+    let handle = file.open().unwrap();
+    let len = 1 << 20;
+    // SAFETY: a read-only mapping of a file this test owns.
+    let addr = unsafe { mmap(None, NonZeroUsize::new(len).unwrap(), ProtFlags::PROT_READ, MapFlags::MAP_SHARED, handle.as_fd(), 0) }.unwrap();
+    let base = addr.as_ptr() as *const u8;
+    assert_eq!(pages::resident_pages(base, len).unwrap(), 0, "nothing resident right after mmap of an evicted file");
+    // SAFETY: reading the first byte of the mapping.
+    let byte = unsafe { std::ptr::read_volatile(base) };
+    assert_eq!(byte, mmlab_core::datafile::pattern_byte(0));
+    assert!(pages::residency(base, len).unwrap()[0]);
+    let entry = pages::smaps_entry(None, base as usize).unwrap();
+    assert!(entry.path.ends_with("touch"), "{entry:?}");
+    assert!(entry.kib("Rss") >= 4);
+    // SAFETY: unmapping the mapping made above.
+    unsafe { nix::sys::mman::munmap(addr, len) }.unwrap();
+}
+
+#[test]
+fn a_frame_from_pagemap_is_non_zero_as_root() {
+    let mut page = vec![0u8; 4096 * 2];
+    page[4096] = 1; // make sure a page of the buffer is present
+    let addr = page.as_ptr() as usize + 4096;
+    let addr = addr & !(4095);
+    match pages::pagemap_entry(None, addr) {
+        Ok(entry) => {
+            assert!(mmlab_core::fingerprint::is_root(), "frames are only visible to root");
+            assert!(entry.present);
+            assert_ne!(entry.pfn, 0);
+        }
+        Err(pages::FrameError::NeedsCapSysAdmin) => {
+            assert!(!mmlab_core::fingerprint::is_root());
+            eprintln!("skipped: physical frames need root (CAP_SYS_ADMIN)");
+        }
+        Err(other) => panic!("{other}"),
+    }
+}
