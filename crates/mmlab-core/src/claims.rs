@@ -11,21 +11,81 @@ pub struct ClaimInfo {
 }
 
 pub const CLAIMS: &[ClaimInfo] = &[
-    ClaimInfo { id: "S1", statement: "mmap maps a file into the process's virtual memory", decided_by: "bytes read through the mapping equal the file's bytes; the mapping appears in /proc/self/maps with the file's path" },
-    ClaimInfo { id: "S2", statement: "or it allocates anonymous memory, backed by no file, fd = -1", decided_by: "anonymous pages read as zero; no file in /proc/self/maps; what Linux does with an fd other than -1 under MAP_ANONYMOUS" },
-    ClaimInfo { id: "S3", statement: "the page cache holds file data; the buffer cache holds metadata", decided_by: "/proc/meminfo Cached vs Buffers while reading file data vs walking many files" },
-    ClaimInfo { id: "S4", statement: "read() copies page cache -> user buffer (a second physical copy); mmap's PTEs point at the page-cache page itself", decided_by: "physical frames from /proc/self/pagemap; memory cost (RSS/PSS, Cached) of both paths" },
-    ClaimInfo { id: "S5", statement: "without mmap each read/write is a system call; with mmap one system call, then plain memory access", decided_by: "system calls counted per run for read() with each block size vs mmap, page faults beside them" },
-    ClaimInfo { id: "S6", statement: "lazy loading: a block is loaded only when referenced", decided_by: "residency (mincore) after mmap and after touching k pages; faults per touched page, cold and warm" },
-    ClaimInfo { id: "S7", statement: "start is a hint; NULL lets the kernel choose", decided_by: "a free hint is honoured, an occupied one is not; MAP_FIXED replaces; MAP_FIXED_NOREPLACE fails with EEXIST" },
-    ClaimInfo { id: "S8", statement: "PROT_READ / PROT_WRITE / PROT_EXEC control access", decided_by: "each access kind against each protection in a child process; mprotect; an exec stub; EACCES from the fd's open mode" },
-    ClaimInfo { id: "S9", statement: "MAP_PRIVATE: changes are invisible to other processes and never reach the file", decided_by: "another process and the file still see the old bytes; one fault and a new frame per written page" },
-    ClaimInfo { id: "S10", statement: "MAP_SHARED: changes are visible to other processes and eventually reach the file", decided_by: "another process sees the write at once; the file's bytes after msync/munmap" },
-    ClaimInfo { id: "S11", statement: "MAP_FILE is the default and need not be given", decided_by: "the same mapping with and without MAP_FILE behaves identically" },
-    ClaimInfo { id: "S12", statement: "offset: map the file from this offset", decided_by: "an aligned offset maps those bytes; an unaligned one fails with EINVAL; past EOF: SIGBUS, zeros in the last page's tail" },
-    ClaimInfo { id: "S13", statement: "the first access must bring the data into the page cache, a price read() and mmap both pay", decided_by: "cold-cache runs of both paths: major faults and read time beside warm runs" },
-    ClaimInfo { id: "S14", statement: "for repeated access to the same content mmap is faster, if the page cache holds it", decided_by: "time per pass for read() (several block sizes) vs mmap over many passes, warm, cold and with too small a page cache" },
-    ClaimInfo { id: "S15", statement: "after setup, mmap access does not trap into the kernel", decided_by: "faults and system calls during a second pass over a mapped, touched file: zero of both" },
+    ClaimInfo {
+        id: "S1",
+        statement: "mmap maps a file into the process's virtual memory",
+        decided_by: "bytes read through the mapping equal the file's bytes; the mapping appears in /proc/self/maps with the file's path",
+    },
+    ClaimInfo {
+        id: "S2",
+        statement: "or it allocates anonymous memory, backed by no file, fd = -1",
+        decided_by: "anonymous pages read as zero; no file in /proc/self/maps; what Linux does with an fd other than -1 under MAP_ANONYMOUS",
+    },
+    ClaimInfo {
+        id: "S3",
+        statement: "the page cache holds file data; the buffer cache holds metadata",
+        decided_by: "/proc/meminfo Cached vs Buffers while reading file data vs walking many files",
+    },
+    ClaimInfo {
+        id: "S4",
+        statement: "read() copies page cache -> user buffer (a second physical copy); mmap's PTEs point at the page-cache page itself",
+        decided_by: "physical frames from /proc/self/pagemap; memory cost (RSS/PSS, Cached) of both paths",
+    },
+    ClaimInfo {
+        id: "S5",
+        statement: "without mmap each read/write is a system call; with mmap one system call, then plain memory access",
+        decided_by: "system calls counted per run for read() with each block size vs mmap, page faults beside them",
+    },
+    ClaimInfo {
+        id: "S6",
+        statement: "lazy loading: a block is loaded only when referenced",
+        decided_by: "residency (mincore) after mmap and after touching k pages; faults per touched page, cold and warm",
+    },
+    ClaimInfo {
+        id: "S7",
+        statement: "start is a hint; NULL lets the kernel choose",
+        decided_by: "a free hint is honoured, an occupied one is not; MAP_FIXED replaces; MAP_FIXED_NOREPLACE fails with EEXIST",
+    },
+    ClaimInfo {
+        id: "S8",
+        statement: "PROT_READ / PROT_WRITE / PROT_EXEC control access",
+        decided_by: "each access kind against each protection in a child process; mprotect; an exec stub; EACCES from the fd's open mode",
+    },
+    ClaimInfo {
+        id: "S9",
+        statement: "MAP_PRIVATE: changes are invisible to other processes and never reach the file",
+        decided_by: "another process and the file still see the old bytes; one fault and a new frame per written page",
+    },
+    ClaimInfo {
+        id: "S10",
+        statement: "MAP_SHARED: changes are visible to other processes and eventually reach the file",
+        decided_by: "another process sees the write at once; the file's bytes after msync/munmap",
+    },
+    ClaimInfo {
+        id: "S11",
+        statement: "MAP_FILE is the default and need not be given",
+        decided_by: "the same mapping with and without MAP_FILE behaves identically",
+    },
+    ClaimInfo {
+        id: "S12",
+        statement: "offset: map the file from this offset",
+        decided_by: "an aligned offset maps those bytes; an unaligned one fails with EINVAL; past EOF: SIGBUS, zeros in the last page's tail",
+    },
+    ClaimInfo {
+        id: "S13",
+        statement: "the first access must bring the data into the page cache, a price read() and mmap both pay",
+        decided_by: "cold-cache runs of both paths: major faults and read time beside warm runs",
+    },
+    ClaimInfo {
+        id: "S14",
+        statement: "for repeated access to the same content mmap is faster, if the page cache holds it",
+        decided_by: "time per pass for read() (several block sizes) vs mmap over many passes, warm, cold and with too small a page cache",
+    },
+    ClaimInfo {
+        id: "S15",
+        statement: "after setup, mmap access does not trap into the kernel",
+        decided_by: "faults and system calls during a second pass over a mapped, touched file: zero of both",
+    },
 ];
 
 /// The registry entry of a claim id, if it exists.

@@ -33,14 +33,19 @@ pub fn on_exit(description: impl Into<String>, action: impl FnOnce() + Send + 's
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Vec<(u64, String, Action)>> {
-    PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         let action = {
             let mut pending = lock();
-            pending.iter().position(|(id, _, _)| *id == self.id).map(|i| pending.remove(i).2)
+            pending
+                .iter()
+                .position(|(id, _, _)| *id == self.id)
+                .map(|i| pending.remove(i).2)
         };
         if let Some(action) = action {
             action();

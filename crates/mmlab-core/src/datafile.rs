@@ -58,14 +58,19 @@ impl DataDir {
         };
         if !base.is_dir() {
             if remove_base_if_empty {
-                fs::create_dir_all(&base).with_context(|| format!("cannot create data folder {}", base.display()))?;
+                fs::create_dir_all(&base)
+                    .with_context(|| format!("cannot create data folder {}", base.display()))?;
             } else {
                 bail!("--data-dir {}: not an existing folder", base.display());
             }
         }
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let path = base.join(format!("mmlab-{}-{nanos}", std::process::id()));
-        fs::create_dir(&path).with_context(|| format!("data folder {} is not writable", base.display()))?;
+        fs::create_dir(&path)
+            .with_context(|| format!("data folder {} is not writable", base.display()))?;
         let path = fs::canonicalize(&path).unwrap_or(path);
         let removed = path.clone();
         let base_for_cleanup = fs::canonicalize(&base).unwrap_or(base);
@@ -75,7 +80,10 @@ impl DataDir {
                 let _ = fs::remove_dir(&base_for_cleanup); // only succeeds when empty
             }
         });
-        Ok(DataDir { path, _guard: guard })
+        Ok(DataDir {
+            path,
+            _guard: guard,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -84,7 +92,8 @@ impl DataDir {
 
     /// Bytes available to this user in the folder's filesystem.
     pub fn free_bytes(&self) -> anyhow::Result<u64> {
-        let stat = nix::sys::statvfs::statvfs(&self.path).with_context(|| format!("cannot statvfs {}", self.path.display()))?;
+        let stat = nix::sys::statvfs::statvfs(&self.path)
+            .with_context(|| format!("cannot statvfs {}", self.path.display()))?;
         Ok(stat.blocks_available() as u64 * stat.fragment_size() as u64)
     }
 
@@ -104,7 +113,8 @@ impl DataDir {
             );
         }
         let path = self.path.join(name);
-        let mut file = fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut file =
+            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         const CHUNK_WORDS: u64 = 1 << 17; // 1 MiB
         let mut checksum = 0u64;
         let mut buffer = Vec::with_capacity((CHUNK_WORDS * 8) as usize);
@@ -123,12 +133,18 @@ impl DataDir {
                 bytes[..chunk.len()].copy_from_slice(chunk);
                 checksum = checksum.wrapping_add(u64::from_le_bytes(bytes));
             }
-            file.write_all(&buffer[..take]).with_context(|| format!("cannot write {}", path.display()))?;
+            file.write_all(&buffer[..take])
+                .with_context(|| format!("cannot write {}", path.display()))?;
             written += take as u64;
             word = end;
         }
-        file.sync_all().with_context(|| format!("cannot flush {}", path.display()))?;
-        Ok(DataFile { path, size_bytes, checksum })
+        file.sync_all()
+            .with_context(|| format!("cannot flush {}", path.display()))?;
+        Ok(DataFile {
+            path,
+            size_bytes,
+            checksum,
+        })
     }
 }
 
@@ -138,11 +154,16 @@ impl DataFile {
     }
 
     pub fn open_rw(&self) -> anyhow::Result<fs::File> {
-        fs::OpenOptions::new().read(true).write(true).open(&self.path).with_context(|| format!("cannot open {} for writing", self.path.display()))
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .with_context(|| format!("cannot open {} for writing", self.path.display()))
     }
 
     pub fn number_of_pages(&self) -> u64 {
-        self.size_bytes.div_ceil(crate::fingerprint::page_size() as u64)
+        self.size_bytes
+            .div_ceil(crate::fingerprint::page_size() as u64)
     }
 
     /// Evicts the file from the page cache and checks it with mincore;
@@ -167,7 +188,12 @@ mod tests {
             let file = dir.create_file("pattern", 10_000).unwrap();
             let bytes = fs::read(&file.path).unwrap();
             assert_eq!(bytes.len(), 10_000);
-            assert!(bytes.iter().enumerate().all(|(i, b)| *b == pattern_byte(i as u64)));
+            assert!(
+                bytes
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| *b == pattern_byte(i as u64))
+            );
             let mut sum = 0u64;
             for chunk in bytes.chunks(8) {
                 let mut word = [0u8; 8];
@@ -185,14 +211,19 @@ mod tests {
     fn too_large_a_file_is_refused_with_the_folder_named() {
         let base = tempfile::tempdir_in(".").unwrap();
         let dir = DataDir::create(Some(base.path())).unwrap();
-        let error = dir.create_file("huge", u64::MAX / 4).unwrap_err().to_string();
+        let error = dir
+            .create_file("huge", u64::MAX / 4)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("not enough free space"), "{error}");
         assert!(error.contains(&dir.path().display().to_string()), "{error}");
     }
 
     #[test]
     fn a_missing_data_dir_is_named() {
-        let error = DataDir::create(Some(Path::new("/nonexistent/folder"))).unwrap_err().to_string();
+        let error = DataDir::create(Some(Path::new("/nonexistent/folder")))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("/nonexistent/folder"), "{error}");
     }
 }

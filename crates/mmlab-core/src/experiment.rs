@@ -58,7 +58,13 @@ pub struct RunContext {
 
 impl Default for RunContext {
     fn default() -> RunContext {
-        RunContext { profile: Profile::Quick, repeat: None, size_bytes: None, data_dir_base: None, quiet: true }
+        RunContext {
+            profile: Profile::Quick,
+            repeat: None,
+            size_bytes: None,
+            data_dir_base: None,
+            quiet: true,
+        }
     }
 }
 
@@ -113,7 +119,9 @@ impl RunContext {
     /// in params, samples, summaries, claims and warnings, then calls
     /// [`ResultFile::finish`].
     pub fn new_result(&self, experiment: &str, data_dir: &Path) -> ResultFile {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let mut params = serde_json::Map::new();
         params.insert("profile".into(), self.profile.as_str().into());
         ResultFile {
@@ -156,11 +164,16 @@ pub fn rfc3339_utc(unix_seconds: u64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",

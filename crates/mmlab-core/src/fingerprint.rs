@@ -62,7 +62,9 @@ pub struct Fingerprint {
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 /// `always madvise [never]` -> `never`.
@@ -75,7 +77,8 @@ fn bracketed_choice(text: &str) -> Option<String> {
 fn os_name() -> Option<String> {
     let release = std::fs::read_to_string("/etc/os-release").ok()?;
     release.lines().find_map(|line| {
-        line.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string())
+        line.strip_prefix("PRETTY_NAME=")
+            .map(|v| v.trim_matches('"').to_string())
     })
 }
 
@@ -108,11 +111,17 @@ pub fn filesystem_of(path: &Path) -> Option<(String, String)> {
     let mut best: Option<(String, String)> = None;
     for line in info.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
-        let Some(separator) = fields.iter().position(|f| *f == "-") else { continue };
-        let (Some(mount_point), Some(fs_type)) = (fields.get(4), fields.get(separator + 1)) else { continue };
+        let Some(separator) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        let (Some(mount_point), Some(fs_type)) = (fields.get(4), fields.get(separator + 1)) else {
+            continue;
+        };
         let mount_point = mount_point.replace("\\040", " ");
         if path.starts_with(&mount_point)
-            && best.as_ref().is_none_or(|(m, _)| mount_point.len() >= m.len())
+            && best
+                .as_ref()
+                .is_none_or(|(m, _)| mount_point.len() >= m.len())
         {
             best = Some((mount_point, fs_type.to_string()));
         }
@@ -156,7 +165,16 @@ pub fn probe_hardware_pmu() -> Result<(), String> {
     attr[40..48].copy_from_slice(&flags.to_ne_bytes());
     // SAFETY: perf_event_open reads `attr` (size given inside it) and returns
     // a new fd or -1; the fd is closed at once.
-    let fd = unsafe { libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), 0, -1, -1, 8u64 /* PERF_FLAG_FD_CLOEXEC */) };
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            attr.as_ptr(),
+            0,
+            -1,
+            -1,
+            8u64, /* PERF_FLAG_FD_CLOEXEC */
+        )
+    };
     if fd >= 0 {
         // SAFETY: fd was just returned by the kernel and is owned here.
         unsafe { libc::close(fd as i32) };
@@ -166,11 +184,15 @@ pub fn probe_hardware_pmu() -> Result<(), String> {
     let code = errno.raw_os_error().unwrap_or(0);
     Err(match code {
         libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV => {
-            format!("unsupported: no hardware PMU ({})", nix::errno::Errno::from_raw(code))
+            format!(
+                "unsupported: no hardware PMU ({:?})",
+                nix::errno::Errno::from_raw(code)
+            )
         }
         libc::EACCES | libc::EPERM => format!(
-            "denied: perf_event_paranoid={} ({})",
-            read_trimmed("/proc/sys/kernel/perf_event_paranoid").unwrap_or_else(|| "unknown".into()),
+            "denied: perf_event_paranoid={} ({:?})",
+            read_trimmed("/proc/sys/kernel/perf_event_paranoid")
+                .unwrap_or_else(|| "unknown".into()),
             nix::errno::Errno::from_raw(code)
         ),
         _ => format!("unsupported: {errno}"),
@@ -180,17 +202,25 @@ pub fn probe_hardware_pmu() -> Result<(), String> {
 fn cgroup_v2_memory() -> bool {
     // A unified hierarchy with the memory controller enabled for children of
     // our own cgroup.
-    let Some(line) = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|c| {
-        c.lines().find(|l| l.starts_with("0::")).map(|l| l[3..].to_string())
-    }) else {
+    let Some(line) = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("0::"))
+                .map(|l| l[3..].to_string())
+        })
+    else {
         return false;
     };
-    let Some(root) = std::fs::read_to_string("/proc/self/mounts").ok().and_then(|m| {
-        m.lines().find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
+    let Some(root) = std::fs::read_to_string("/proc/self/mounts")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
+            })
         })
-    }) else {
+    else {
         return false;
     };
     let controllers = format!("{root}{line}/cgroup.controllers");
@@ -207,16 +237,32 @@ impl Fingerprint {
             None => ("unknown".to_string(), data_dir.display().to_string()),
         };
         Fingerprint {
-            kernel: uname.as_ref().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_else(|| "unknown".into()),
+            kernel: uname
+                .as_ref()
+                .map(|u| u.release().to_string_lossy().into_owned())
+                .unwrap_or_else(|| "unknown".into()),
             os: os_name().unwrap_or_else(|| "unknown".into()),
             cpu_model: cpu_model().unwrap_or_else(|| "unknown".into()),
             arch: std::env::consts::ARCH.to_string(),
-            n_cpus: std::thread::available_parallelism().ok().map(|n| n.get() as u64).into(),
+            n_cpus: std::thread::available_parallelism()
+                .ok()
+                .map(|n| n.get() as u64)
+                .into(),
             mem_total_bytes: mem_total_bytes().into(),
-            page_size_bytes: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE).ok().flatten().map(|p| p as u64).into(),
-            thp_enabled: read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled").and_then(|t| bracketed_choice(&t)).unwrap_or_else(|| "unknown".into()),
-            thp_defrag: read_trimmed("/sys/kernel/mm/transparent_hugepage/defrag").and_then(|t| bracketed_choice(&t)).unwrap_or_else(|| "unknown".into()),
-            perf_event_paranoid: read_trimmed("/proc/sys/kernel/perf_event_paranoid").and_then(|v| v.parse().ok()).into(),
+            page_size_bytes: nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+                .ok()
+                .flatten()
+                .map(|p| p as u64)
+                .into(),
+            thp_enabled: read_trimmed("/sys/kernel/mm/transparent_hugepage/enabled")
+                .and_then(|t| bracketed_choice(&t))
+                .unwrap_or_else(|| "unknown".into()),
+            thp_defrag: read_trimmed("/sys/kernel/mm/transparent_hugepage/defrag")
+                .and_then(|t| bracketed_choice(&t))
+                .unwrap_or_else(|| "unknown".into()),
+            perf_event_paranoid: read_trimmed("/proc/sys/kernel/perf_event_paranoid")
+                .and_then(|v| v.parse().ok())
+                .into(),
             is_root: is_root(),
             tracefs: tracefs_mount(),
             pmu: pmu.is_ok(),
@@ -224,16 +270,27 @@ impl Fingerprint {
             data_dir: data_dir_display,
             data_dir_fs,
             cgroup_v2_memory: cgroup_v2_memory(),
-            fault_around_bytes: read_trimmed("/sys/kernel/debug/fault_around_bytes").and_then(|v| v.parse().ok()).into(),
+            fault_around_bytes: read_trimmed("/sys/kernel/debug/fault_around_bytes")
+                .and_then(|v| v.parse().ok())
+                .into(),
             rustc: env!("MMLAB_RUSTC_VERSION").to_string(),
-            build_profile: if cfg!(debug_assertions) { "debug" } else { "release" }.to_string(),
+            build_profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .to_string(),
         }
     }
 }
 
 /// The crate version and git revision that produced a result.
 pub fn tool_version() -> String {
-    format!("mmap-lab {} ({})", env!("CARGO_PKG_VERSION"), env!("MMLAB_GIT_REVISION"))
+    format!(
+        "mmap-lab {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        env!("MMLAB_GIT_REVISION")
+    )
 }
 
 /// The page size of this machine, in bytes.
@@ -250,7 +307,10 @@ mod tests {
     #[test]
     fn fingerprint_reads_this_machine_without_failing() {
         let fp = Fingerprint::collect(Path::new("."));
-        assert_eq!(fp.page_size_bytes.value().copied(), Some(page_size() as u64));
+        assert_eq!(
+            fp.page_size_bytes.value().copied(),
+            Some(page_size() as u64)
+        );
         assert_ne!(fp.kernel, "unknown");
         assert!(fp.n_cpus.value().is_some_and(|n| *n >= 1));
         assert_ne!(fp.data_dir_fs, "unknown");
@@ -261,7 +321,10 @@ mod tests {
 
     #[test]
     fn bracketed_choice_picks_the_active_mode() {
-        assert_eq!(bracketed_choice("always [madvise] never").as_deref(), Some("madvise"));
+        assert_eq!(
+            bracketed_choice("always [madvise] never").as_deref(),
+            Some("madvise")
+        );
         assert_eq!(bracketed_choice("never"), None);
     }
 }

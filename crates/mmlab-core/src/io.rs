@@ -13,19 +13,32 @@ use crate::schema::{ResultFile, SCHEMA_VERSION};
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is not valid JSON: {message}")]
     NotJson { path: PathBuf, message: String },
     #[error("{path}: field `{field}`: {message}")]
-    Field { path: PathBuf, field: String, message: String },
+    Field {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
     #[error("{path}: schema_version {found} is not supported (this mmlab reads {SCHEMA_VERSION})")]
-    Version { path: PathBuf, found: serde_json::Value },
+    Version {
+        path: PathBuf,
+        found: serde_json::Value,
+    },
 }
 
 /// Writes `bytes` to `path` atomically (temporary file + fsync + rename).
 /// Stale temporary files of writers that died are removed first.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?
@@ -48,10 +61,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Removes `.NAME.tmp.PID` files whose writer process no longer exists.
 fn remove_stale_temporaries(dir: &Path, name: &str) {
     let prefix = format!(".{name}.tmp.");
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let Some(pid) = file_name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
         let alive = pid == std::process::id() as i32
             || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
         if !alive {
@@ -64,11 +84,13 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
 /// samples, one row each, one column per field) and returns the JSON path.
 pub fn write_result(dir: &Path, result: &ResultFile) -> anyhow::Result<PathBuf> {
     use anyhow::Context;
-    fs::create_dir_all(dir).with_context(|| format!("cannot create result folder {}", dir.display()))?;
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create result folder {}", dir.display()))?;
     let json_path = dir.join(format!("{}.json", result.experiment));
     let mut json = serde_json::to_vec_pretty(result).context("cannot serialize the result")?;
     json.push(b'\n');
-    write_atomic(&json_path, &json).with_context(|| format!("cannot write {}", json_path.display()))?;
+    write_atomic(&json_path, &json)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
     let csv_path = dir.join(format!("{}.csv", result.experiment));
     write_atomic(&csv_path, samples_csv(&result.samples).as_bytes())
         .with_context(|| format!("cannot write {}", csv_path.display()))?;
@@ -90,7 +112,13 @@ pub fn samples_csv(samples: &[serde_json::Value]) -> String {
         }
     }
     let mut out = String::new();
-    out.push_str(&columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+    out.push_str(
+        &columns
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
     out.push('\n');
     for sample in samples {
         let row: Vec<String> = columns
@@ -118,12 +146,22 @@ fn csv_field(text: &str) -> String {
 /// Reads one result file, naming the file and the field when it cannot be
 /// used: not JSON, another schema_version, a missing or mistyped field.
 pub fn read_result(path: &Path) -> Result<ResultFile, ReadError> {
-    let text = fs::read_to_string(path).map_err(|source| ReadError::Io { path: path.to_path_buf(), source })?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| ReadError::NotJson { path: path.to_path_buf(), message: e.to_string() })?;
+    let text = fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReadError::NotJson {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     match value.get("schema_version") {
         Some(v) if v.as_u64() == Some(SCHEMA_VERSION as u64) => {}
-        Some(v) => return Err(ReadError::Version { path: path.to_path_buf(), found: v.clone() }),
+        Some(v) => {
+            return Err(ReadError::Version {
+                path: path.to_path_buf(),
+                found: v.clone(),
+            });
+        }
         None => {
             return Err(ReadError::Field {
                 path: path.to_path_buf(),
@@ -141,7 +179,11 @@ pub fn read_result(path: &Path) -> Result<ResultFile, ReadError> {
             .nth(1)
             .map(str::to_string)
             .unwrap_or_else(|| "(unknown)".to_string());
-        ReadError::Field { path: path.to_path_buf(), field, message }
+        ReadError::Field {
+            path: path.to_path_buf(),
+            field,
+            message,
+        }
     })
 }
 
@@ -153,9 +195,20 @@ pub fn read_results_dir(dir: &Path) -> (Vec<(PathBuf, ResultFile)>, Vec<ReadErro
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
-            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect(),
-        Err(source) => return (Vec::new(), vec![ReadError::Io { path: dir.to_path_buf(), source }]),
+        Err(source) => {
+            return (
+                Vec::new(),
+                vec![ReadError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                }],
+            );
+        }
     };
     paths.sort();
     let mut good = Vec::new();

@@ -22,7 +22,10 @@ pub fn residency(addr: *const u8, len: usize) -> anyhow::Result<Vec<bool>> {
     // exactly that many bytes; it does not access the range itself.
     let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, vector.as_mut_ptr()) };
     if rc != 0 {
-        bail!("mincore({addr:p}, {len}): {}", std::io::Error::last_os_error());
+        bail!(
+            "mincore({addr:p}, {len}): {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(vector.into_iter().map(|b| b & 1 == 1).collect())
 }
@@ -43,7 +46,14 @@ pub fn file_residency(fd: BorrowedFd<'_>) -> anyhow::Result<Vec<bool>> {
     // SAFETY: a fresh read-only mapping that nothing else refers to; it is
     // only inspected by mincore and unmapped before returning.
     let addr = unsafe {
-        nix::sys::mman::mmap(None, length, nix::sys::mman::ProtFlags::PROT_READ, nix::sys::mman::MapFlags::MAP_SHARED, fd, 0)
+        nix::sys::mman::mmap(
+            None,
+            length,
+            nix::sys::mman::ProtFlags::PROT_READ,
+            nix::sys::mman::MapFlags::MAP_SHARED,
+            fd,
+            0,
+        )
     }
     .context("mmap for mincore")?;
     let result = residency(addr.as_ptr() as *const u8, len);
@@ -65,8 +75,13 @@ pub fn evict_file(fd: BorrowedFd<'_>) -> anyhow::Result<u64> {
     nix::unistd::fdatasync(fd).context("fdatasync before eviction")?;
     let mut resident = u64::MAX;
     for _ in 0..5 {
-        nix::fcntl::posix_fadvise(fd.as_fd(), 0, 0, nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED)
-            .context("posix_fadvise(DONTNEED)")?;
+        nix::fcntl::posix_fadvise(
+            fd.as_fd(),
+            0,
+            0,
+            nix::fcntl::PosixFadviseAdvice::POSIX_FADV_DONTNEED,
+        )
+        .context("posix_fadvise(DONTNEED)")?;
         resident = file_resident_pages(fd)?;
         if resident == 0 {
             break;
@@ -81,7 +96,8 @@ pub fn evict_file(fd: BorrowedFd<'_>) -> anyhow::Result<u64> {
 /// asks for it. This is an action, not a setting: nothing stays changed.
 pub fn drop_all_caches() -> anyhow::Result<()> {
     nix::unistd::sync();
-    fs::write("/proc/sys/vm/drop_caches", "3").context("drop_caches needs root (write to /proc/sys/vm/drop_caches)")
+    fs::write("/proc/sys/vm/drop_caches", "3")
+        .context("drop_caches needs root (write to /proc/sys/vm/drop_caches)")
 }
 
 /// One mapping's entry of /proc/<pid>/smaps, sizes in KiB as the file writes.
@@ -109,10 +125,18 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsEntry> {
         let mut parts = line.split_whitespace();
         let Some(first) = parts.next() else { continue };
         if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
-            if let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16)) {
+            if let (Ok(start), Ok(end)) =
+                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+            {
                 let perms = parts.next().unwrap_or("").to_string();
                 let path = parts.skip(3).collect::<Vec<_>>().join(" ");
-                entries.push(SmapsEntry { start, end, perms, path, fields_kib: BTreeMap::new() });
+                entries.push(SmapsEntry {
+                    start,
+                    end,
+                    perms,
+                    path,
+                    fields_kib: BTreeMap::new(),
+                });
                 continue;
             }
         }
@@ -167,7 +191,11 @@ pub fn decode_pagemap(word: u64) -> PagemapEntry {
     let present = word >> 63 & 1 == 1;
     let swapped = word >> 62 & 1 == 1;
     PagemapEntry {
-        pfn: if present && !swapped { word & ((1 << 55) - 1) } else { 0 },
+        pfn: if present && !swapped {
+            word & ((1 << 55) - 1)
+        } else {
+            0
+        },
         present,
         swapped,
         file_or_shared_anon: word >> 61 & 1 == 1,
@@ -185,7 +213,10 @@ pub fn pagemap_entry(pid: Option<i32>, addr: usize) -> Result<PagemapEntry, Fram
         Some(pid) => format!("/proc/{pid}/pagemap"),
         None => "/proc/self/pagemap".to_string(),
     };
-    let unreadable = |e: std::io::Error| FrameError::Unreadable { path: path.clone(), message: e.to_string() };
+    let unreadable = |e: std::io::Error| FrameError::Unreadable {
+        path: path.clone(),
+        message: e.to_string(),
+    };
     let mut file = fs::File::open(&path).map_err(unreadable)?;
     let index = (addr / page_size()) as u64;
     file.seek(SeekFrom::Start(index * 8)).map_err(unreadable)?;
@@ -200,10 +231,12 @@ pub fn pagemap_entry(pid: Option<i32>, addr: usize) -> Result<PagemapEntry, Fram
 
 /// /proc/kpageflags bits of a frame (root only).
 pub fn kpageflags(pfn: u64) -> anyhow::Result<u64> {
-    let mut file = fs::File::open("/proc/kpageflags").context("cannot open /proc/kpageflags (needs root)")?;
+    let mut file =
+        fs::File::open("/proc/kpageflags").context("cannot open /proc/kpageflags (needs root)")?;
     file.seek(SeekFrom::Start(pfn * 8))?;
     let mut word = [0u8; 8];
-    file.read_exact(&mut word).context("cannot read /proc/kpageflags")?;
+    file.read_exact(&mut word)
+        .context("cannot read /proc/kpageflags")?;
     Ok(u64::from_le_bytes(word))
 }
 
@@ -211,18 +244,50 @@ pub fn kpageflags(pfn: u64) -> anyhow::Result<u64> {
 /// Documentation/admin-guide/mm/pagemap.rst).
 pub fn kpageflags_names(flags: u64) -> Vec<&'static str> {
     const NAMES: [&str; 27] = [
-        "LOCKED", "ERROR", "REFERENCED", "UPTODATE", "DIRTY", "LRU", "ACTIVE", "SLAB", "WRITEBACK", "RECLAIM", "BUDDY",
-        "MMAP", "ANON", "SWAPCACHE", "SWAPBACKED", "COMPOUND_HEAD", "COMPOUND_TAIL", "HUGE", "UNEVICTABLE", "HWPOISON",
-        "NOPAGE", "KSM", "THP", "OFFLINE", "ZERO_PAGE", "IDLE", "PGTABLE",
+        "LOCKED",
+        "ERROR",
+        "REFERENCED",
+        "UPTODATE",
+        "DIRTY",
+        "LRU",
+        "ACTIVE",
+        "SLAB",
+        "WRITEBACK",
+        "RECLAIM",
+        "BUDDY",
+        "MMAP",
+        "ANON",
+        "SWAPCACHE",
+        "SWAPBACKED",
+        "COMPOUND_HEAD",
+        "COMPOUND_TAIL",
+        "HUGE",
+        "UNEVICTABLE",
+        "HWPOISON",
+        "NOPAGE",
+        "KSM",
+        "THP",
+        "OFFLINE",
+        "ZERO_PAGE",
+        "IDLE",
+        "PGTABLE",
     ];
-    NAMES.iter().enumerate().filter(|(bit, _)| flags >> bit & 1 == 1).map(|(_, n)| *n).collect()
+    NAMES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| flags >> bit & 1 == 1)
+        .map(|(_, n)| *n)
+        .collect()
 }
 
 /// `read_bytes` of /proc/self/io: bytes this process caused to be read from
 /// storage (the real I/O behind major faults and readahead).
 pub fn proc_self_io_read_bytes() -> Option<u64> {
     let text = fs::read_to_string("/proc/self/io").ok()?;
-    text.lines().find_map(|l| l.strip_prefix("read_bytes:").and_then(|v| v.trim().parse().ok()))
+    text.lines().find_map(|l| {
+        l.strip_prefix("read_bytes:")
+            .and_then(|v| v.trim().parse().ok())
+    })
 }
 
 /// This process's own resource usage (RUSAGE_SELF): faults and CPU times.
@@ -256,7 +321,11 @@ impl Rusage {
     pub fn now(thread: bool) -> Rusage {
         // SAFETY: getrusage fills the zeroed struct it is given.
         let mut r: libc::rusage = unsafe { std::mem::zeroed() };
-        let who = if thread { libc::RUSAGE_THREAD } else { libc::RUSAGE_SELF };
+        let who = if thread {
+            libc::RUSAGE_THREAD
+        } else {
+            libc::RUSAGE_SELF
+        };
         // SAFETY: `r` is a valid, writable rusage.
         unsafe { libc::getrusage(who, &mut r) };
         Rusage::from_libc(&r)
@@ -270,8 +339,12 @@ impl Rusage {
             user_ns: self.user_ns.saturating_sub(earlier.user_ns),
             system_ns: self.system_ns.saturating_sub(earlier.system_ns),
             max_rss_kib: self.max_rss_kib,
-            n_voluntary_context_switches: self.n_voluntary_context_switches.saturating_sub(earlier.n_voluntary_context_switches),
-            n_involuntary_context_switches: self.n_involuntary_context_switches.saturating_sub(earlier.n_involuntary_context_switches),
+            n_voluntary_context_switches: self
+                .n_voluntary_context_switches
+                .saturating_sub(earlier.n_voluntary_context_switches),
+            n_involuntary_context_switches: self
+                .n_involuntary_context_switches
+                .saturating_sub(earlier.n_involuntary_context_switches),
         }
     }
 }

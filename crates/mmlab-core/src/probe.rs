@@ -22,7 +22,9 @@ use crate::pages::Rusage;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Ending {
-    Exited { code: i32 },
+    Exited {
+        code: i32,
+    },
     Signaled {
         signal: String,
         signal_number: i32,
@@ -32,7 +34,9 @@ pub enum Ending {
         si_code_name: Option<String>,
         fault_addr: Option<u64>,
     },
-    TimedOut { after_ms: u64 },
+    TimedOut {
+        after_ms: u64,
+    },
 }
 
 impl Ending {
@@ -40,7 +44,11 @@ impl Ending {
     pub fn describe(&self) -> String {
         match self {
             Ending::Exited { code } => format!("exit {code}"),
-            Ending::Signaled { signal, si_code_name: Some(code), .. } => format!("signal {signal}/{code}"),
+            Ending::Signaled {
+                signal,
+                si_code_name: Some(code),
+                ..
+            } => format!("signal {signal}/{code}"),
             Ending::Signaled { signal, .. } => format!("signal {signal}"),
             Ending::TimedOut { after_ms } => format!("timeout after {after_ms} ms"),
         }
@@ -84,7 +92,8 @@ impl ProbeChannel {
         let mut rest = bytes;
         while !rest.is_empty() {
             // SAFETY: writing from a valid slice to the pipe's write end.
-            let n = unsafe { libc::write(self.fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+            let n =
+                unsafe { libc::write(self.fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
             if n <= 0 {
                 return;
             }
@@ -102,7 +111,13 @@ impl ProbeChannel {
 /// The write end of the siginfo pipe in the child (-1 in the parent).
 static SIGINFO_FD: AtomicI32 = AtomicI32::new(-1);
 
-const CAUGHT_SIGNALS: [i32; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+const CAUGHT_SIGNALS: [i32; 5] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGTRAP,
+];
 
 extern "C" fn record_fault(signal: i32, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
     // Only async-signal-safe calls here: write, sigaction, raise.
@@ -131,7 +146,9 @@ extern "C" fn record_fault(signal: i32, info: *mut libc::siginfo_t, _context: *m
 
 /// The name of a signal (`SIGSEGV`), or `SIG<n>`.
 pub fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("SIG{signal}"))
+    nix::sys::signal::Signal::try_from(signal)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("SIG{signal}"))
 }
 
 /// The symbolic name of a signal's si_code, as in siginfo.h.
@@ -164,7 +181,10 @@ pub fn si_code_name(signal: i32, code: i32) -> String {
         (libc::SIGTRAP, 2) => Some("TRAP_TRACE"),
         _ => None,
     };
-    specific.or(generic).map(str::to_string).unwrap_or_else(|| format!("si_code {code}"))
+    specific
+        .or(generic)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("si_code {code}"))
 }
 
 fn pipe() -> anyhow::Result<(OwnedFd, OwnedFd)> {
@@ -176,7 +196,10 @@ fn child_setup(siginfo_write_fd: i32) {
     SIGINFO_FD.store(siginfo_write_fd, Ordering::Relaxed);
     // SAFETY: plain libc calls on the child's own process state.
     unsafe {
-        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let no_core = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         libc::setrlimit(libc::RLIMIT_CORE, &no_core);
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
@@ -208,8 +231,12 @@ where
     match unsafe { nix::unistd::fork() }.context("fork")? {
         nix::unistd::ForkResult::Child => {
             child_setup(siginfo_write.as_raw_fd());
-            let mut channel = ProbeChannel { fd: output_write.as_raw_fd() };
-            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe(&mut channel))).unwrap_or(101);
+            let mut channel = ProbeChannel {
+                fd: output_write.as_raw_fd(),
+            };
+            let code =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| probe(&mut channel)))
+                    .unwrap_or(101);
             // SAFETY: ends the child without running the parent's atexit
             // handlers or destructors.
             unsafe { libc::_exit(code) }
@@ -234,7 +261,13 @@ fn drain(fd: &OwnedFd, into: &mut Vec<u8>) {
     let mut buffer = [0u8; 8192];
     loop {
         // SAFETY: reading into a valid buffer from a descriptor we own.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buffer.as_mut_ptr() as *mut libc::c_void, buffer.len()) };
+        let n = unsafe {
+            libc::read(
+                fd.as_raw_fd(),
+                buffer.as_mut_ptr() as *mut libc::c_void,
+                buffer.len(),
+            )
+        };
         if n <= 0 {
             return;
         }
@@ -242,7 +275,13 @@ fn drain(fd: &OwnedFd, into: &mut Vec<u8>) {
     }
 }
 
-fn wait_for_child(pid: i32, timeout: Duration, started: Instant, output: OwnedFd, siginfo: OwnedFd) -> anyhow::Result<ProbeOutcome> {
+fn wait_for_child(
+    pid: i32,
+    timeout: Duration,
+    started: Instant,
+    output: OwnedFd,
+    siginfo: OwnedFd,
+) -> anyhow::Result<ProbeOutcome> {
     set_nonblocking(&output);
     set_nonblocking(&siginfo);
     let mut output_bytes = Vec::new();
@@ -252,7 +291,11 @@ fn wait_for_child(pid: i32, timeout: Duration, started: Instant, output: OwnedFd
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
     let mut timed_out = false;
     loop {
-        let mut poll_fd = libc::pollfd { fd: output.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut poll_fd = libc::pollfd {
+            fd: output.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         unsafe { libc::poll(&mut poll_fd, 1, 2) };
         drain(&output, &mut output_bytes);
@@ -276,7 +319,8 @@ fn wait_for_child(pid: i32, timeout: Duration, started: Instant, output: OwnedFd
                 libc::kill(pid, libc::SIGKILL);
                 while libc::wait4(pid, &mut status, 0, &mut rusage) < 0
                     && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-                {}
+                {
+                }
             }
             break;
         }
@@ -285,9 +329,13 @@ fn wait_for_child(pid: i32, timeout: Duration, started: Instant, output: OwnedFd
     drain(&output, &mut output_bytes);
     drain(&siginfo, &mut siginfo_bytes);
     let ending = if timed_out {
-        Ending::TimedOut { after_ms: timeout.as_millis() as u64 }
+        Ending::TimedOut {
+            after_ms: timeout.as_millis() as u64,
+        }
     } else if libc::WIFEXITED(status) {
-        Ending::Exited { code: libc::WEXITSTATUS(status) }
+        Ending::Exited {
+            code: libc::WEXITSTATUS(status),
+        }
     } else {
         let signal = libc::WTERMSIG(status);
         // The last record for this signal is the one that killed the child.
@@ -309,5 +357,10 @@ fn wait_for_child(pid: i32, timeout: Duration, started: Instant, output: OwnedFd
             fault_addr: record.map(|r| r.2),
         }
     };
-    Ok(ProbeOutcome { ending, rusage: Rusage::from_libc(&rusage), elapsed_ns, output: output_bytes })
+    Ok(ProbeOutcome {
+        ending,
+        rusage: Rusage::from_libc(&rusage),
+        elapsed_ns,
+        output: output_bytes,
+    })
 }

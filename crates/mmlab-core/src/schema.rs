@@ -124,7 +124,9 @@ impl Claim {
     pub fn new(id: &str, verdict: Verdict, evidence: impl Into<String>) -> Claim {
         Claim {
             id: id.to_string(),
-            statement: crate::claims::claim_info(id).map(|c| c.statement.to_string()).unwrap_or_default(),
+            statement: crate::claims::claim_info(id)
+                .map(|c| c.statement.to_string())
+                .unwrap_or_default(),
             verdict,
             evidence: evidence.into(),
             scenario: None,
@@ -147,6 +149,10 @@ pub struct Warning {
 
 impl Warning {
     pub fn new(kind: &str, message: impl Into<String>, remedy: impl Into<String>) -> Warning {
-        Warning { kind: kind.to_string(), message: message.into(), remedy: remedy.into() }
+        Warning {
+            kind: kind.to_string(),
+            message: message.into(),
+            remedy: remedy.into(),
+        }
     }
 }

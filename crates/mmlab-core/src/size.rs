@@ -11,7 +11,9 @@ pub struct SizeError {
 /// `m`, `g`, `t`, in any case, with or without a space; a fraction is allowed
 /// with a suffix (`1.5g`) as long as the result is a whole number of bytes.
 pub fn parse_size(input: &str) -> Result<u64, SizeError> {
-    let error = || SizeError { input: input.to_string() };
+    let error = || SizeError {
+        input: input.to_string(),
+    };
     let text = input.trim();
     let split_at = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -42,7 +44,12 @@ pub fn parse_size(input: &str) -> Result<u64, SizeError> {
 /// Formats bytes as people write them: exact multiples as `64 MiB`, `4 KiB`;
 /// other values with one decimal (`1.5 GiB`); below 1 KiB as `123 B`.
 pub fn format_size(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
     for (name, unit) in UNITS {
         if bytes >= unit {
             return if bytes % unit == 0 {
@@ -58,7 +65,12 @@ pub fn format_size(bytes: u64) -> String {
 /// The short form used in file names and compact tables: `4k`, `64m`, `1g`,
 /// falling back to the number of bytes.
 pub fn format_size_short(bytes: u64) -> String {
-    for (name, unit) in [("t", 1u64 << 40), ("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+    for (name, unit) in [
+        ("t", 1u64 << 40),
+        ("g", 1 << 30),
+        ("m", 1 << 20),
+        ("k", 1 << 10),
+    ] {
         if bytes >= unit && bytes % unit == 0 {
             return format!("{}{name}", bytes / unit);
         }

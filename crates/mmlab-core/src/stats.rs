@@ -35,7 +35,11 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 impl Summary {
     /// Summarises `values`; `None` for an empty series (nothing to say).
-    pub fn of(series: impl Into<String>, metric: impl Into<String>, values: &[f64]) -> Option<Summary> {
+    pub fn of(
+        series: impl Into<String>,
+        metric: impl Into<String>,
+        values: &[f64],
+    ) -> Option<Summary> {
         if values.is_empty() {
             return None;
         }
@@ -48,7 +52,11 @@ impl Summary {
         } else {
             0.0
         };
-        let cv = if mean != 0.0 { variance.sqrt() / mean.abs() } else { 0.0 };
+        let cv = if mean != 0.0 {
+            variance.sqrt() / mean.abs()
+        } else {
+            0.0
+        };
         let q1 = quantile(&sorted, 0.25);
         let q3 = quantile(&sorted, 0.75);
         let iqr = q3 - q1;

@@ -14,7 +14,11 @@ fn mincore_reports_zero_resident_pages_after_evicting_a_file_that_was_just_read(
     assert_eq!(bytes.len(), 4 << 20);
     let handle = file.open().unwrap();
     let resident_before = pages::file_resident_pages(handle.as_fd()).unwrap();
-    assert_eq!(resident_before, file.number_of_pages(), "a file just read is fully cached");
+    assert_eq!(
+        resident_before,
+        file.number_of_pages(),
+        "a file just read is fully cached"
+    );
     let resident_after = file.evict().unwrap();
     assert_eq!(resident_after, 0);
     assert_eq!(pages::file_resident_pages(handle.as_fd()).unwrap(), 0);
@@ -28,9 +32,23 @@ fn touching_one_page_of_a_mapping_makes_it_resident() {
     let handle = file.open().unwrap();
     let len = 1 << 20;
     // SAFETY: a read-only mapping of a file this test owns.
-    let addr = unsafe { mmap(None, NonZeroUsize::new(len).unwrap(), ProtFlags::PROT_READ, MapFlags::MAP_SHARED, handle.as_fd(), 0) }.unwrap();
+    let addr = unsafe {
+        mmap(
+            None,
+            NonZeroUsize::new(len).unwrap(),
+            ProtFlags::PROT_READ,
+            MapFlags::MAP_SHARED,
+            handle.as_fd(),
+            0,
+        )
+    }
+    .unwrap();
     let base = addr.as_ptr() as *const u8;
-    assert_eq!(pages::resident_pages(base, len).unwrap(), 0, "nothing resident right after mmap of an evicted file");
+    assert_eq!(
+        pages::resident_pages(base, len).unwrap(),
+        0,
+        "nothing resident right after mmap of an evicted file"
+    );
     // SAFETY: reading the first byte of the mapping.
     let byte = unsafe { std::ptr::read_volatile(base) };
     assert_eq!(byte, mmlab_core::datafile::pattern_byte(0));
@@ -50,7 +68,10 @@ fn a_frame_from_pagemap_is_non_zero_as_root() {
     let addr = addr & !(4095);
     match pages::pagemap_entry(None, addr) {
         Ok(entry) => {
-            assert!(mmlab_core::fingerprint::is_root(), "frames are only visible to root");
+            assert!(
+                mmlab_core::fingerprint::is_root(),
+                "frames are only visible to root"
+            );
             assert!(entry.present);
             assert_ne!(entry.pfn, 0);
         }

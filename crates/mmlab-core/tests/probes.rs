@@ -17,8 +17,16 @@ fn page() -> usize {
 
 fn assert_signal(ending: &Ending, signal: &str, code: &str) {
     match ending {
-        Ending::Signaled { signal: s, si_code_name: Some(c), .. } => {
-            assert_eq!((s.as_str(), c.as_str()), (signal, code), "ending {ending:?}")
+        Ending::Signaled {
+            signal: s,
+            si_code_name: Some(c),
+            ..
+        } => {
+            assert_eq!(
+                (s.as_str(), c.as_str()),
+                (signal, code),
+                "ending {ending:?}"
+            )
         }
         other => panic!("expected {signal}/{code}, got {other:?}"),
     }
@@ -29,7 +37,12 @@ fn write_to_a_prot_read_page_is_sigsegv_with_segv_accerr() {
     let outcome = run_in_child(TIMEOUT, |_| {
         // SAFETY: a fresh anonymous read-only mapping owned by this child.
         let addr = unsafe {
-            mmap_anonymous(None, NonZeroUsize::new(page()).unwrap(), ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE)
+            mmap_anonymous(
+                None,
+                NonZeroUsize::new(page()).unwrap(),
+                ProtFlags::PROT_READ,
+                MapFlags::MAP_PRIVATE,
+            )
         }
         .unwrap();
         // SAFETY: deliberately writing to a read-only page to provoke the fault.
@@ -47,7 +60,8 @@ fn read_after_munmap_is_sigsegv_with_segv_maperr() {
         let len = NonZeroUsize::new(page()).unwrap();
         // SAFETY: map, unmap, then read the now-unmapped address on purpose.
         unsafe {
-            let addr = mmap_anonymous(None, len, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE).unwrap();
+            let addr =
+                mmap_anonymous(None, len, ProtFlags::PROT_READ, MapFlags::MAP_PRIVATE).unwrap();
             nix::sys::mman::munmap(addr, page()).unwrap();
             std::ptr::read_volatile(addr.as_ptr() as *const u8) as i32
         }
@@ -66,8 +80,15 @@ fn read_of_a_page_past_eof_is_sigbus_with_bus_adrerr_and_the_tail_reads_zero() {
         // SAFETY: two pages mapped over a 100-byte file: the second lies
         // wholly past EOF, and reading it must fault.
         unsafe {
-            let addr = mmap(None, NonZeroUsize::new(2 * page()).unwrap(), ProtFlags::PROT_READ, MapFlags::MAP_SHARED, file.as_fd(), 0)
-                .unwrap();
+            let addr = mmap(
+                None,
+                NonZeroUsize::new(2 * page()).unwrap(),
+                ProtFlags::PROT_READ,
+                MapFlags::MAP_SHARED,
+                file.as_fd(),
+                0,
+            )
+            .unwrap();
             let base = addr.as_ptr() as *const u8;
             let inside = std::ptr::read_volatile(base.add(99));
             let tail = std::ptr::read_volatile(base.add(100));
@@ -77,18 +98,28 @@ fn read_of_a_page_past_eof_is_sigbus_with_bus_adrerr_and_the_tail_reads_zero() {
     })
     .unwrap();
     assert_signal(&outcome.ending, "SIGBUS", "BUS_ADRERR");
-    assert_eq!(outcome.output, vec![7, 0], "byte 99 is the file's, byte 100 is the zero tail");
+    assert_eq!(
+        outcome.output,
+        vec![7, 0],
+        "byte 99 is the file's, byte 100 is the zero tail"
+    );
 }
 
 #[test]
 fn a_hung_child_is_killed_at_its_timeout() {
-    let outcome = run_in_child(Duration::from_millis(300), |_| loop {
-        std::thread::sleep(Duration::from_millis(50));
+    let outcome = run_in_child(Duration::from_millis(300), |_| {
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     })
     .unwrap();
     assert_eq!(outcome.ending, Ending::TimedOut { after_ms: 300 });
     assert!(outcome.elapsed_ns >= 300_000_000);
-    assert!(outcome.elapsed_ns < 5_000_000_000, "killed promptly, took {} ns", outcome.elapsed_ns);
+    assert!(
+        outcome.elapsed_ns < 5_000_000_000,
+        "killed promptly, took {} ns",
+        outcome.elapsed_ns
+    );
 }
 
 #[test]
@@ -98,10 +129,15 @@ fn exit_code_output_and_the_childs_own_faults_are_reported() {
         let len = pages * page();
         // SAFETY: a fresh anonymous mapping, written page by page.
         unsafe {
-            let addr: NonNull<std::ffi::c_void> =
-                mmap_anonymous(None, NonZeroUsize::new(len).unwrap(), ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)
-                    .unwrap();
-            nix::sys::mman::madvise(addr, len, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE).unwrap();
+            let addr: NonNull<std::ffi::c_void> = mmap_anonymous(
+                None,
+                NonZeroUsize::new(len).unwrap(),
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+            .unwrap();
+            nix::sys::mman::madvise(addr, len, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE)
+                .unwrap();
             for i in 0..pages {
                 std::ptr::write_volatile((addr.as_ptr() as *mut u8).add(i * page()), 1);
             }

@@ -1,0 +1,35 @@
+# mmap-lab: thin entry points. `make experiments` runs the lab, `make test`
+# runs the tests. Both build in release mode (one build serves both).
+CARGO ?= cargo
+MMLAB := target/release/mmlab
+OUT ?= results/latest
+
+.PHONY: all build experiments plots report test test-deps check clean help
+
+all: experiments
+
+help:
+	@echo "make experiments  build, run every experiment (quick profile), render plots and the report into $(OUT)"
+	@echo "make test         install what the tests need (root + apt only), then run every test"
+	@echo "make check        cargo fmt --check and clippy -D warnings"
+	@echo "make clean        remove build output and results/latest"
+
+build:
+	$(CARGO) build --release --locked --bin mmlab
+
+experiments: build
+	$(MMLAB) run all --profile quick --out $(OUT)
+
+test-deps:
+	bash scripts/install-test-deps.sh
+
+test: test-deps
+	$(CARGO) test --workspace --release --locked
+
+check:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --release --locked -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf results/latest results/data

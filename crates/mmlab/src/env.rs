@@ -1,0 +1,155 @@
+//! `mmlab env`: the machine's fingerprint and what this machine can and
+//! cannot measure, each missing capability with its cost and its remedy.
+
+use mmlab_core::Fingerprint;
+use mmlab_core::size::format_size;
+
+/// One row of the capability table.
+#[derive(Debug, serde::Serialize)]
+pub struct Capability {
+    pub name: &'static str,
+    pub available: bool,
+    pub detail: String,
+    /// What the lab cannot measure without it (empty when available).
+    pub cost: &'static str,
+    /// How to enable it (empty when available).
+    pub remedy: String,
+}
+
+pub fn capabilities(fp: &Fingerprint) -> Vec<Capability> {
+    let tracefs_dir_exists = std::path::Path::new("/sys/kernel/tracing").is_dir();
+    let paranoid = fp.perf_event_paranoid.value().copied();
+    vec![
+        Capability {
+            name: "root",
+            available: fp.is_root,
+            detail: if fp.is_root { "running as root".into() } else { "not root".into() },
+            cost: "physical frames (pagemap), kpageflags, mounting tracefs, drop_caches",
+            remedy: "run with sudo".into(),
+        },
+        Capability {
+            name: "tracefs",
+            available: fp.tracefs.is_some() || (fp.is_root && tracefs_dir_exists),
+            detail: match (&fp.tracefs, fp.is_root && tracefs_dir_exists) {
+                (Some(path), _) => format!("mounted at {path}"),
+                (None, true) => "not mounted; mountable (the counters mount it for a run and unmount it afterwards)".into(),
+                (None, false) => "not mounted, and not mountable by this user".into(),
+            },
+            cost: "tracepoint counters: system calls per call, page_fault_user, filemap_map_pages",
+            remedy: "as root: mount -t tracefs nodev /sys/kernel/tracing".into(),
+        },
+        Capability {
+            name: "hardware PMU",
+            available: fp.pmu,
+            detail: if fp.pmu { "a cycles counter opens".into() } else { fp.pmu_reason.clone().unwrap_or_default() },
+            cost: "cycles, instructions, cache and dTLB/iTLB misses (reported unsupported; software counts still work)",
+            remedy: "run on bare metal or a VM with a virtual PMU (e.g. KVM -cpu host with vPMU enabled)".into(),
+        },
+        Capability {
+            name: "perf_event_paranoid",
+            available: fp.is_root || paranoid.is_some_and(|p| p <= 2),
+            detail: match paranoid {
+                Some(p) => format!("{p}{}", if fp.is_root { " (root is not limited by it)" } else { "" }),
+                None => "unknown".into(),
+            },
+            cost: "counting this process's own events needs <= 2; kernel-side events need <= 1 or root",
+            remedy: "sysctl kernel.perf_event_paranoid=1 (or run as root)".into(),
+        },
+        Capability {
+            name: "THP",
+            available: fp.thp_enabled != "never" && fp.thp_enabled != "unknown",
+            detail: format!("enabled={}, defrag={}", fp.thp_enabled, fp.thp_defrag),
+            cost: "2 MiB pages per fault (the THP scenarios are not-measured)",
+            remedy: "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled (a system setting: change it back afterwards)".into(),
+        },
+        Capability {
+            name: "pagemap frames",
+            available: fp.is_root,
+            detail: if fp.is_root { "physical frame numbers readable".into() } else { "frame numbers read as 0 without CAP_SYS_ADMIN".into() },
+            cost: "which physical frame backs a page (copy-on-write frame table, S4)",
+            remedy: "run as root".into(),
+        },
+        Capability {
+            name: "cgroup v2 memory",
+            available: fp.cgroup_v2_memory,
+            detail: if fp.cgroup_v2_memory { "memory controller available to this process's cgroup".into() } else { "no cgroup v2 memory controller for this process".into() },
+            cost: "a real page-cache limit (repeated-access --cgroup-limit); eviction before each pass is used instead",
+            remedy: "boot with a unified cgroup v2 hierarchy (systemd.unified_cgroup_hierarchy=1)".into(),
+        },
+    ]
+}
+
+pub fn print(fp: &Fingerprint) {
+    let known = |v: Option<&u64>| v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into());
+    println!("machine");
+    let rows = [
+        ("kernel", fp.kernel.clone()),
+        ("os", fp.os.clone()),
+        (
+            "cpu",
+            format!(
+                "{} ({} cpus, {})",
+                fp.cpu_model,
+                known(fp.n_cpus.value()),
+                fp.arch
+            ),
+        ),
+        (
+            "memory",
+            fp.mem_total_bytes
+                .value()
+                .map(|b| format_size(*b))
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            "page size",
+            fp.page_size_bytes
+                .value()
+                .map(|b| format_size(*b))
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        (
+            "THP",
+            format!("enabled={}, defrag={}", fp.thp_enabled, fp.thp_defrag),
+        ),
+        (
+            "perf_event_paranoid",
+            fp.perf_event_paranoid
+                .value()
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+        ("root", fp.is_root.to_string()),
+        (
+            "tracefs",
+            fp.tracefs.clone().unwrap_or_else(|| "not mounted".into()),
+        ),
+        (
+            "hardware PMU",
+            if fp.pmu {
+                "yes".into()
+            } else {
+                format!("no: {}", fp.pmu_reason.clone().unwrap_or_default())
+            },
+        ),
+        (
+            "data folder",
+            format!("{} ({})", fp.data_dir, fp.data_dir_fs),
+        ),
+        ("rustc", fp.rustc.clone()),
+        ("build profile", fp.build_profile.clone()),
+    ];
+    for (name, value) in rows {
+        println!("  {name:<20} {value}");
+    }
+    println!();
+    println!("capabilities");
+    for capability in capabilities(fp) {
+        let mark = if capability.available { "yes" } else { "NO " };
+        println!("  {mark} {:<20} {}", capability.name, capability.detail);
+        if !capability.available {
+            println!("      {:<20} without it: {}", "", capability.cost);
+            println!("      {:<20} to enable:  {}", "", capability.remedy);
+        }
+    }
+}

@@ -1,0 +1,304 @@
+//! The `mmlab` command: a thin layer over the mmap-lab libraries. It parses
+//! arguments, prints parameters first, runs experiments from the registry,
+//! writes result files, and turns errors into one clear line: exit status 2
+//! for bad input (a flag, a path, a name), 1 for a run that failed.
+
+mod env;
+mod registry;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use mmlab_core::{Experiment, Profile, RunContext, Verdict};
+
+/// Bad input from the user: reported in one line with exit status 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mmlab",
+    version,
+    about = "Lab experiments that check the claims of a student's mmap notes on this machine's kernel",
+    long_about = "Lab experiments that check the claims of a student's mmap notes on this machine's kernel.\n\n\
+        Each experiment measures on the running kernel and writes a JSON result (with a CSV of the raw samples) \
+        whose verdicts are computed from the numbers of that run.\n\n\
+        Start with `mmlab env` (what this machine can measure), then `mmlab run all`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the experiments, one line each, with the claims each tests
+    List,
+    /// Show the machine's fingerprint and what it can and cannot measure
+    Env {
+        /// Print the fingerprint and capabilities as JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run one experiment, or all of them, and write result files
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Experiment id (see `mmlab list`), or `all`
+    experiment: String,
+    /// quick (for make experiments and tests) or full (larger files, more repetitions)
+    #[arg(long, value_enum, default_value = "quick")]
+    profile: ProfileArg,
+    /// Folder for the result files
+    #[arg(long, value_name = "DIR", default_value = "results/latest")]
+    out: PathBuf,
+    /// Folder in which a fresh data folder is made and removed again (default: results/data; avoid tmpfs)
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Repetitions per measurement, instead of the profile's default
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    repeat: Option<u32>,
+    /// Main data file size, instead of the profile's default (e.g. 64m, 1g)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    size: Option<u64>,
+    /// No progress bars and no parameter lines (the summary is still printed)
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ProfileArg {
+    Quick,
+    Full,
+}
+
+fn parse_size_arg(text: &str) -> Result<u64, String> {
+    match mmlab_core::parse_size(text) {
+        Ok(0) => Err("a size must be greater than zero".to_string()),
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn main() {
+    mmlab_core::cleanup::install_signal_handlers();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version to stdout (exit 0) and usage
+            // errors to stderr (exit 2), naming the flag at fault.
+            let _ = error.print();
+            std::process::exit(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("mmlab: {error:#}");
+            if error.downcast_ref::<BadInput>().is_some() {
+                2
+            } else {
+                1
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::List => {
+            list();
+            Ok(0)
+        }
+        Command::Env { json } => {
+            let fingerprint = mmlab_core::Fingerprint::collect(Path::new("."));
+            if json {
+                let value = serde_json::json!({
+                    "fingerprint": fingerprint,
+                    "capabilities": env::capabilities(&fingerprint),
+                });
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            } else {
+                env::print(&fingerprint);
+            }
+            Ok(0)
+        }
+        Command::Run(args) => run_experiments(args),
+    }
+}
+
+fn list() {
+    let experiments = registry::experiments();
+    if experiments.is_empty() {
+        println!("no experiments are registered yet");
+    }
+    let width = experiments.iter().map(|e| e.id().len()).max().unwrap_or(0);
+    for experiment in experiments {
+        println!(
+            "{:<width$}  [{}]  {}",
+            experiment.id(),
+            experiment.claims().join(" "),
+            experiment.question()
+        );
+    }
+}
+
+/// Checks that `dir` can be created and written, naming the flag if not.
+fn check_writable_folder(flag: &str, dir: &Path) -> Result<(), BadInput> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        BadInput(format!(
+            "{flag} {}: cannot create the folder: {e}",
+            dir.display()
+        ))
+    })?;
+    let probe = dir.join(format!(".mmlab-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .map_err(|e| BadInput(format!("{flag} {}: not writable: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
+    let selected: Vec<&'static dyn Experiment> = if args.experiment == "all" {
+        registry::experiments()
+    } else {
+        match registry::find(&args.experiment) {
+            Some(experiment) => vec![experiment],
+            None => {
+                let known: Vec<&str> = registry::experiments().iter().map(|e| e.id()).collect();
+                return Err(BadInput(format!(
+                    "unknown experiment {:?}; known: {} (or all)",
+                    args.experiment,
+                    if known.is_empty() {
+                        "none registered yet".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ))
+                .into());
+            }
+        }
+    };
+    check_writable_folder("--out", &args.out)?;
+    if let Some(dir) = &args.data_dir {
+        if !dir.is_dir() {
+            return Err(BadInput(format!(
+                "--data-dir {}: not an existing folder",
+                dir.display()
+            ))
+            .into());
+        }
+        check_writable_folder("--data-dir", dir)?;
+    }
+    let context = RunContext {
+        profile: match args.profile {
+            ProfileArg::Quick => Profile::Quick,
+            ProfileArg::Full => Profile::Full,
+        },
+        repeat: args.repeat.map(|r| r as usize),
+        size_bytes: args.size,
+        data_dir_base: args.data_dir.clone(),
+        quiet: args.quiet,
+    };
+    if !args.quiet {
+        println!("mmlab run {}", args.experiment);
+        println!("  param profile: {}", context.profile.as_str());
+        println!("  param out: {}", args.out.display());
+        println!(
+            "  param data-dir: {}",
+            args.data_dir
+                .as_deref()
+                .unwrap_or(Path::new("results/data"))
+                .display()
+        );
+        println!(
+            "  param repeat: {}",
+            args.repeat
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "profile default".into())
+        );
+        println!(
+            "  param size: {}",
+            args.size
+                .map(mmlab_core::format_size)
+                .unwrap_or_else(|| "profile default".into())
+        );
+        println!(
+            "  param experiments: {}",
+            selected
+                .iter()
+                .map(|e| e.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let mut failures = Vec::new();
+    for experiment in &selected {
+        println!();
+        println!("== {}: {}", experiment.id(), experiment.question());
+        let started = Instant::now();
+        let outcome = experiment.run(&context).and_then(|result| {
+            mmlab_core::io::write_result(&args.out, &result).map(|path| (result, path))
+        });
+        match outcome {
+            Ok((result, path)) => {
+                for claim in &result.claims {
+                    println!("  {:<4} {:<18} {}", claim.id, claim.verdict, claim.evidence);
+                }
+                for warning in &result.warnings {
+                    println!(
+                        "  warning [{}] {} (remedy: {})",
+                        warning.kind, warning.message, warning.remedy
+                    );
+                }
+                println!(
+                    "  wrote {} in {:.1} s",
+                    path.display(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Err(error) => {
+                eprintln!("  {} failed: {error:#}", experiment.id());
+                failures.push(experiment.id());
+            }
+        }
+    }
+    println!();
+    if failures.is_empty() {
+        println!(
+            "{} experiment(s) done; results in {}",
+            selected.len(),
+            args.out.display()
+        );
+        Ok(0)
+    } else {
+        eprintln!(
+            "{} of {} experiment(s) failed: {}",
+            failures.len(),
+            selected.len(),
+            failures.join(", ")
+        );
+        Ok(1)
+    }
+}
+
+#[allow(dead_code)] // used by verdict summaries as experiments land
+fn verdict_counts(claims: &[mmlab_core::Claim]) -> std::collections::BTreeMap<Verdict, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for claim in claims {
+        *counts.entry(claim.verdict).or_insert(0) += 1;
+    }
+    counts
+}
