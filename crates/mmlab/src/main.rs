@@ -5,6 +5,9 @@
 
 mod env;
 mod registry;
+mod render;
+mod stat;
+mod trace;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -51,6 +54,16 @@ enum Command {
     },
     /// Run one experiment, or all of them, and write result files
     Run(RunArgs),
+    /// Count a command's events (faults, system calls, hardware counters) like `perf stat`
+    Stat(stat::StatArgs),
+    /// Trace a command's memory and file system calls, mmap's arguments decoded
+    Trace(trace::TraceArgs),
+    /// Render the figures (SVG and PNG) of a results folder
+    Plot(render::PlotArgs),
+    /// Render the figures and the report (index.html and report.md) of a results folder
+    Report(render::ReportArgs),
+    /// Put two results folders side by side: figures and a table of differences
+    Compare(render::CompareArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -136,6 +149,11 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Run(args) => run_experiments(args),
+        Command::Stat(args) => stat::run(args),
+        Command::Trace(args) => trace::run(args),
+        Command::Plot(args) => render::plot(args),
+        Command::Report(args) => render::report(args),
+        Command::Compare(args) => render::compare(args),
     }
 }
 
