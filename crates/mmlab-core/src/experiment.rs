@@ -138,6 +138,7 @@ impl RunContext {
             summaries: Vec::new(),
             claims: Vec::new(),
             warnings: Vec::new(),
+            figures: Vec::new(),
             extra: Default::default(),
         }
     }

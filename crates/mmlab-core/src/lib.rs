@@ -25,6 +25,9 @@ pub use claims::{CLAIMS, ClaimInfo, claim_info};
 pub use datafile::{DataDir, DataFile};
 pub use experiment::{Experiment, Profile, RunContext};
 pub use fingerprint::Fingerprint;
-pub use schema::{Availability, Claim, ResultFile, SCHEMA_VERSION, Verdict, Warning};
+pub use schema::{
+    Availability, Axis, Claim, FigureKind, FigureSpec, ReferenceLine, ResultFile, SCHEMA_VERSION,
+    Verdict, Warning,
+};
 pub use size::{format_size, parse_size};
 pub use stats::Summary;

@@ -35,6 +35,10 @@ pub struct ResultFile {
     pub summaries: Vec<Summary>,
     pub claims: Vec<Claim>,
     pub warnings: Vec<Warning>,
+    /// The figures to draw from this file's data, declared by the experiment
+    /// and drawn by the plot crate (which knows nothing of any experiment).
+    #[serde(default)]
+    pub figures: Vec<FigureSpec>,
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -155,4 +159,104 @@ impl Warning {
             remedy: remedy.into(),
         }
     }
+}
+
+/// A figure, declared as data: which rows to plot and how. The plot crate
+/// draws every kind the same way for every experiment, so an experiment
+/// added later gets its figures without touching the plot crate.
+///
+/// Rows come from `data`: `"samples"`, `"summaries"`, or the key of an array
+/// of flat objects in the result's `extra` (say `"cases"`). Rows whose fields
+/// do not equal every value in `filter` are left out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FigureSpec {
+    /// File stem: the figure is written as `<experiment>-<id>.svg` and `.png`.
+    pub id: String,
+    /// The question the figure answers ("Does mmap load the file lazily?").
+    pub title: String,
+    pub kind: FigureKind,
+    #[serde(default = "default_data")]
+    pub data: String,
+    #[serde(default)]
+    pub filter: serde_json::Map<String, serde_json::Value>,
+    /// Line and bar: the x field (numbers for line, categories for bar).
+    /// Grid: the field naming each column. Strips: the field with the label.
+    pub x: Axis,
+    /// Line and bar: the y field. Grid: the field naming each row.
+    /// Strips: the field holding the bitmap string ("1" resident, "0" not).
+    pub y: Axis,
+    /// Line and bar: the field whose value names the series (one colour
+    /// each, the same colour for the same name in every figure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// Grid: the field whose value is written in each cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_text: Option<String>,
+    /// Grid: the field whose value picks the cell's colour (equal values,
+    /// equal colours); a cell whose `cell_mark` field is true is outlined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_colour: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_mark: Option<String>,
+    /// Horizontal reference lines, from numbers measured in the same run
+    /// (say, the memory-bandwidth ceiling).
+    #[serde(default)]
+    pub reference_lines: Vec<ReferenceLine>,
+    /// A few sentences for the report: how to read this figure.
+    #[serde(default)]
+    pub how_to_read: String,
+    /// The claims this figure is evidence for.
+    #[serde(default)]
+    pub claims: Vec<String>,
+}
+
+fn default_data() -> String {
+    "samples".to_string()
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum FigureKind {
+    /// y against numeric x, one line per series; repeated rows at the same
+    /// (series, x) are drawn as their median with a p5-p95 whisker.
+    Line,
+    /// Grouped bars: one group per x category, one bar per series; median
+    /// with a p5-p95 whisker over repeated rows.
+    Bar,
+    /// A table of coloured cells: rows by `y`, columns by `x`.
+    Grid,
+    /// One horizontal strip per row: a bitmap of pages (residency).
+    Strips,
+}
+
+/// An axis: the field to read and its label with the unit ("time per pass (ms)").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Axis {
+    pub field: String,
+    pub label: String,
+    #[serde(default)]
+    pub log: bool,
+}
+
+impl Axis {
+    pub fn new(field: &str, label: &str) -> Axis {
+        Axis {
+            field: field.to_string(),
+            label: label.to_string(),
+            log: false,
+        }
+    }
+    pub fn log(field: &str, label: &str) -> Axis {
+        Axis {
+            field: field.to_string(),
+            label: label.to_string(),
+            log: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ReferenceLine {
+    pub label: String,
+    pub value: f64,
 }
