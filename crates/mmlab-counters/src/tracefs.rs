@@ -1,0 +1,218 @@
+//! Tracepoint ids from tracefs, wherever it is mounted; when it is mounted
+//! nowhere and the process is root, tracefs is mounted on a private, fresh
+//! directory just long enough to read the ids, then unmounted and the
+//! directory removed (also on Ctrl-C, through `mmlab_core::cleanup`). Ids are
+//! cached for the life of the process, so this happens at most once per new
+//! tracepoint name.
+//!
+//! Why a private directory and not `/sys/kernel/tracing`: other processes
+//! (tests of other crates, `mmlab trace`) may look at or mount
+//! `/sys/kernel/tracing` at the same time; a mount of ours there could be
+//! taken by them for the machine's own and vanish under them when we unmount
+//! it. A mount on a directory nobody else knows cannot race with anyone, and
+//! the machine's mount table is the same before and after.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What the README and the error messages tell a user to run.
+pub const MOUNT_HINT: &str = "mount -t tracefs nodev /sys/kernel/tracing";
+
+/// Why a tracepoint id could not be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IdError {
+    /// tracefs was readable and has no such event: bad input.
+    NoSuchTracepoint { path: PathBuf },
+    /// tracefs cannot be read here: the event becomes unavailable with this
+    /// reason.
+    Unavailable(String),
+}
+
+static CACHE: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
+
+/// Resolves `subsystem:name` tracepoints to their ids. Holds a process-wide
+/// lock for the duration, so threads never race to mount.
+pub(crate) fn resolve(
+    names: &[(String, String)],
+) -> HashMap<(String, String), Result<u64, IdError>> {
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = cache.get_or_insert_with(HashMap::new);
+    let mut out = HashMap::new();
+    let mut missing = Vec::new();
+    for (sys, name) in names {
+        match cache.get(&format!("{sys}:{name}")) {
+            Some(id) => {
+                out.insert((sys.clone(), name.clone()), Ok(*id));
+            }
+            None => missing.push((sys.clone(), name.clone())),
+        }
+    }
+    if missing.is_empty() {
+        return out;
+    }
+    let results = match mounted_dirs().into_iter().next() {
+        Some(dir) => read_ids(&dir, &missing),
+        None if mmlab_core::fingerprint::is_root() => match PrivateMount::new() {
+            Ok(mount) => read_ids(&mount.dir, &missing),
+            Err(reason) => missing
+                .iter()
+                .map(|key| (key.clone(), Err(IdError::Unavailable(reason.clone()))))
+                .collect(),
+        },
+        None => missing
+            .iter()
+            .map(|key| {
+                (
+                    key.clone(),
+                    Err(IdError::Unavailable(format!(
+                        "no tracefs: mount it with {MOUNT_HINT}"
+                    ))),
+                )
+            })
+            .collect(),
+    };
+    for (key, result) in results {
+        if let Ok(id) = result {
+            cache.insert(format!("{}:{}", key.0, key.1), id);
+        }
+        out.insert(key, result);
+    }
+    out
+}
+
+/// The tracefs directories mounted now: tracefs mount points (the canonical
+/// one first), then `<debugfs>/tracing` where debugfs is mounted.
+pub(crate) fn mounted_dirs() -> Vec<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for line in mounts.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(_), Some(point), Some(fs)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        // Mount points with spaces are octal-escaped; ours never have any.
+        let dir = match fs {
+            "tracefs" => PathBuf::from(point),
+            "debugfs" => Path::new(point).join("tracing"),
+            _ => continue,
+        };
+        if dir.join("events").is_dir() && !dirs.contains(&dir) {
+            if dir == Path::new("/sys/kernel/tracing") {
+                dirs.insert(0, dir);
+            } else {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs
+}
+
+fn read_ids(
+    dir: &Path,
+    keys: &[(String, String)],
+) -> Vec<((String, String), Result<u64, IdError>)> {
+    keys.iter()
+        .map(|(sys, name)| {
+            let path = dir.join("events").join(sys).join(name).join("id");
+            let result = match std::fs::read_to_string(&path) {
+                Ok(text) => text.trim().parse::<u64>().map_err(|e| {
+                    IdError::Unavailable(format!("cannot parse {}: {e}", path.display()))
+                }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(IdError::NoSuchTracepoint { path })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    Err(IdError::Unavailable(format!(
+                        "denied: cannot read {} (permission denied; run as root)",
+                        path.display()
+                    )))
+                }
+                Err(e) => Err(IdError::Unavailable(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                ))),
+            };
+            ((sys.clone(), name.clone()), result)
+        })
+        .collect()
+}
+
+/// tracefs mounted on a fresh directory; unmounted and removed on drop, or
+/// on Ctrl-C by the cleanup guard.
+struct PrivateMount {
+    dir: PathBuf,
+    _guard: mmlab_core::cleanup::Guard,
+}
+
+impl PrivateMount {
+    fn new() -> Result<PrivateMount, String> {
+        let template = std::env::temp_dir().join("mmlab-tracefs-XXXXXX");
+        let dir = nix::unistd::mkdtemp(&template)
+            .map_err(|e| format!("no tracefs: mkdtemp {}: {e}", template.display()))?;
+        if let Err(e) = mount_tracefs(&dir) {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(format!(
+                "no tracefs: mount -t tracefs nodev {} failed ({e}); mount it with {MOUNT_HINT}",
+                dir.display()
+            ));
+        }
+        let undo_dir = dir.clone();
+        let guard = mmlab_core::cleanup::on_exit(
+            format!("unmount tracefs from {}", dir.display()),
+            move || {
+                if let Err(e) = unmount(&undo_dir) {
+                    eprintln!("warning: umount {}: {e}", undo_dir.display());
+                }
+                let _ = std::fs::remove_dir(&undo_dir);
+            },
+        );
+        Ok(PrivateMount { dir, _guard: guard })
+    }
+}
+
+fn c_path(path: &Path) -> std::io::Result<CString> {
+    CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+}
+
+/// mount("nodev", dir, "tracefs", 0, NULL).
+fn mount_tracefs(dir: &Path) -> std::io::Result<()> {
+    let target = c_path(dir)?;
+    // SAFETY: every pointer is a valid NUL-terminated string that outlives
+    // the call; data may be NULL.
+    let rc = unsafe {
+        libc::mount(
+            c"nodev".as_ptr(),
+            target.as_ptr(),
+            c"tracefs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// umount2(dir, 0), falling back to a lazy unmount if it is busy.
+fn unmount(dir: &Path) -> std::io::Result<()> {
+    let target = c_path(dir)?;
+    // SAFETY: `target` is a valid NUL-terminated path for both calls.
+    let rc = unsafe { libc::umount2(target.as_ptr(), 0) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EBUSY) {
+        // SAFETY: as above.
+        if unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } == 0 {
+            return Ok(());
+        }
+        return Err(std::io::Error::last_os_error());
+    }
+    Err(err)
+}
