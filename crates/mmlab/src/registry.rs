@@ -8,6 +8,7 @@ use mmlab_core::Experiment;
 pub fn experiments() -> Vec<&'static dyn Experiment> {
     vec![
         // Experiments register here, one line each, e.g. `prot_flags::EXPERIMENT,`.
+        copy_on_write::EXPERIMENT,
     ]
 }
 
