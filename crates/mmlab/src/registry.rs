@@ -8,6 +8,9 @@ use mmlab_core::Experiment;
 pub fn experiments() -> Vec<&'static dyn Experiment> {
     vec![
         // Experiments register here, one line each, e.g. `prot_flags::EXPERIMENT,`.
+        prot_flags::EXPERIMENT,
+        lazy_loading::EXPERIMENT,
+        repeated_access::EXPERIMENT,
         copy_on_write::EXPERIMENT,
     ]
 }

@@ -1,1 +1,53 @@
-//! Not written yet.
+//! Experiment `repeated-access`: does mmap beat read() when the same file is
+//! read again and again (claim S14), what does the first access cost each
+//! (S13), and how many times does each enter the kernel (S5)?
+//!
+//! Eight methods (four `read`/`pread` variants by block size, four mmap
+//! variants) sum every byte of one data file with the same kernel
+//! ([`kernel::sum_le_words`]) over several passes, warm, cold, and with the
+//! file evicted before every pass (a simulated page cache too small for it).
+//! The same kernel over an anonymous resident buffer of the same size gives
+//! the machine's memory bandwidth, measured in the same run: the ceiling
+//! every method is compared against. Each pass records its time, CPU times,
+//! system calls (tracepoints), faults (getrusage) and the checksum, which
+//! must equal the file's or the run fails. Repetitions interleave the
+//! methods so that drift hits all of them alike.
+//!
+//! This crate measures and declares figures; it draws nothing. It does not
+//! use a memory cgroup (see the README for why and what a user can do).
+
+pub mod kernel;
+pub mod methods;
+mod plan;
+mod report;
+mod runner;
+
+use mmlab_core::{Experiment, ResultFile, RunContext};
+
+pub use plan::{Plan, Scenario};
+pub use runner::{EXTRA_EVENTS, PassRecord, run_passes};
+
+/// The experiment, as the `mmlab` registry lists it.
+#[derive(Debug)]
+pub struct RepeatedAccess;
+
+/// The registry's handle on this experiment.
+pub const EXPERIMENT: &dyn Experiment = &RepeatedAccess;
+
+impl Experiment for RepeatedAccess {
+    fn id(&self) -> &'static str {
+        "repeated-access"
+    }
+
+    fn question(&self) -> &'static str {
+        "Reading the same file again and again: is mmap faster than read(), against the machine's own memory bandwidth?"
+    }
+
+    fn claims(&self) -> &'static [&'static str] {
+        &["S5", "S13", "S14"]
+    }
+
+    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        runner::run_experiment(self.id(), context)
+    }
+}

@@ -1,0 +1,954 @@
+//! From pass records to the result file: parameters, samples, summaries,
+//! the verdicts on S5, S13 and S14 (computed here, from this run's numbers
+//! only), warnings, the figures, and a per-series table.
+
+use std::collections::BTreeMap;
+
+use mmlab_core::size::format_size_short;
+use mmlab_core::stats::median;
+use mmlab_core::{
+    Axis, Claim, FigureKind, FigureSpec, ReferenceLine, ResultFile, RunContext, Summary, Verdict,
+    Warning, format_size,
+};
+use serde_json::{Value, json};
+
+use crate::methods::{Family, Method, expected_read_calls};
+use crate::plan::{Plan, Scenario};
+use crate::runner::{PassRecord, SizeInfo, series_name};
+
+/// S5: read()'s measured calls per pass may differ from ceil(s/b) + 1 by at
+/// most this fraction.
+const READ_CALLS_TOLERANCE: f64 = 0.01;
+/// S13: the two cold first passes "cost the same" when the slower is at most
+/// this much slower than the faster.
+const COLD_SAME_PRICE: f64 = 1.25;
+/// S13: a method "paid" for the first access when its cold first pass read
+/// at least this fraction of the file from storage (/proc/self/io).
+const STORAGE_READ_FRACTION: f64 = 0.9;
+/// S14: mmap is "faster" when its steady-state bandwidth is at least this
+/// multiple of read()'s at its best block size ...
+const FASTER: f64 = 1.10;
+/// ... and "not faster" below this multiple.
+const NOT_FASTER: f64 = 0.95;
+
+/// Parameters, recorded and printed before measuring.
+pub(crate) fn record_params(
+    result: &mut ResultFile,
+    context: &RunContext,
+    plan: &Plan,
+    sizes: &[u64],
+) {
+    let list = |values: &[u64]| {
+        values
+            .iter()
+            .map(|v| format_size_short(*v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let methods: Vec<&str> = Method::FILE_METHODS.iter().map(|m| m.name()).collect();
+    let scenarios: serde_json::Map<String, Value> = Scenario::ALL
+        .iter()
+        .map(|s| (s.name().to_string(), s.description().into()))
+        .collect();
+    result.param("file_sizes_bytes", json!(sizes));
+    result.param("block_sizes_bytes", json!(plan.block_sizes_bytes));
+    result.param(
+        "storage_block_sizes_bytes",
+        json!(plan.storage_block_sizes_bytes),
+    );
+    result.param("headline_block_bytes", plan.headline_block_bytes);
+    result.param("passes_warm", plan.warm_passes);
+    result.param("passes_cold", plan.cold_passes);
+    result.param("passes_evict_every_pass", plan.evicted_passes);
+    result.param("repetitions", plan.repetitions);
+    result.param("methods", json!(methods));
+    result.param("scenarios", Value::Object(scenarios));
+    result.param(
+        "order",
+        "interleaved: for each repetition, every scenario, every method and block size, then its passes",
+    );
+    result.param(
+        "memory_cgroup",
+        "not used: the page cache too small is simulated by evicting the file before every pass",
+    );
+    result.param(
+        "summing_kernel",
+        "wrapping sum of little-endian u64 words, 8 lanes",
+    );
+    let print = |name: &str, value: String| context.print_param(name, value);
+    print(
+        "file sizes",
+        sizes
+            .iter()
+            .map(|s| format_size(*s))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    print("block sizes (warm)", list(&plan.block_sizes_bytes));
+    print(
+        "block sizes (cold, evict-every-pass)",
+        list(&plan.storage_block_sizes_bytes),
+    );
+    print(
+        "passes",
+        format!(
+            "warm {}, cold {}, evict-every-pass {}",
+            plan.warm_passes, plan.cold_passes, plan.evicted_passes
+        ),
+    );
+    print(
+        "repetitions",
+        format!("{} (interleaved across methods)", plan.repetitions),
+    );
+    print(
+        "methods",
+        format!("{}, and memory-ceiling", methods.join(", ")),
+    );
+    for scenario in Scenario::ALL {
+        print(
+            &format!("scenario {}", scenario.name()),
+            scenario.description().into(),
+        );
+    }
+}
+
+/// `65,537`
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Selections over the records of one run.
+struct Records<'a> {
+    all: &'a [PassRecord],
+}
+
+/// Which passes of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Passes {
+    First,
+    Later,
+    Every,
+}
+
+impl<'a> Records<'a> {
+    fn select(
+        &self,
+        size: u64,
+        scenario: Scenario,
+        method: Method,
+        block: u64,
+        passes: Passes,
+    ) -> Vec<&'a PassRecord> {
+        self.all
+            .iter()
+            .filter(|r| {
+                r.file_size_bytes == size
+                    && r.scenario == scenario
+                    && r.method == method
+                    && (method.family() != Family::Block || r.block_bytes == block)
+                    && match passes {
+                        Passes::First => r.is_first_pass(),
+                        Passes::Later => !r.is_first_pass(),
+                        Passes::Every => true,
+                    }
+            })
+            .collect()
+    }
+
+    fn median(
+        &self,
+        size: u64,
+        scenario: Scenario,
+        method: Method,
+        block: u64,
+        passes: Passes,
+        value: impl Fn(&PassRecord) -> Option<f64>,
+    ) -> Option<f64> {
+        let values: Option<Vec<f64>> = self
+            .select(size, scenario, method, block, passes)
+            .into_iter()
+            .map(value)
+            .collect();
+        median(&values?)
+    }
+
+    /// Median steady-state (passes 2..) bandwidth of the memory ceiling.
+    fn ceiling(&self, size: u64) -> Option<f64> {
+        self.median(
+            size,
+            Scenario::Warm,
+            Method::MemoryCeiling,
+            0,
+            Passes::Later,
+            |r| Some(r.gb_per_s()),
+        )
+    }
+}
+
+fn gbps(r: &PassRecord) -> Option<f64> {
+    Some(r.gb_per_s())
+}
+fn millis(r: &PassRecord) -> Option<f64> {
+    Some(r.elapsed_ns() as f64 / 1e6)
+}
+fn syscalls(r: &PassRecord) -> Option<f64> {
+    r.n_syscalls().map(|n| n as f64)
+}
+fn faults(r: &PassRecord) -> Option<f64> {
+    Some(r.n_faults() as f64)
+}
+
+/// Fills in everything after measuring.
+pub(crate) fn fill(
+    result: &mut ResultFile,
+    plan: &Plan,
+    records: &[PassRecord],
+    sizes: &[SizeInfo],
+) {
+    let table = Records { all: records };
+    let ceilings: BTreeMap<u64, f64> = sizes
+        .iter()
+        .filter_map(|s| Some((s.file_size_bytes, table.ceiling(s.file_size_bytes)?)))
+        .collect();
+    result.samples = records
+        .iter()
+        .map(|r| sample(r, plan, ceilings.get(&r.file_size_bytes).copied()))
+        .collect();
+    result.summaries = summaries(records);
+    result
+        .extra
+        .insert("cpu_split".into(), Value::Array(cpu_split(records, plan)));
+    result.extra.insert(
+        "series_table".into(),
+        Value::Array(series_table(&table, plan, sizes)),
+    );
+    result.extra.insert(
+        "sizes".into(),
+        Value::Array(
+            sizes
+                .iter()
+                .map(|s| {
+                    let ceiling = ceilings.get(&s.file_size_bytes).copied();
+                    json!({
+                        "file_size_bytes": s.file_size_bytes,
+                        "file_checksum": format!("{:#018x}", s.checksum),
+                        "ceiling_gb_per_s": ceiling,
+                        "ceiling_buffer_huge_page_bytes": s.ceiling_huge_bytes,
+                        "kernel_in_cache_gb_per_s": s.kernel_in_cache_gb_per_s,
+                        "kernel_in_cache_over_ceiling": ceiling.map(|c| s.kernel_in_cache_gb_per_s / c),
+                        "mmap_reused_steady_over_ceiling": table
+                            .median(s.file_size_bytes, Scenario::Warm, Method::MmapReused, 0, Passes::Later, gbps)
+                            .zip(ceiling)
+                            .map(|(m, c)| m / c),
+                    })
+                })
+                .collect(),
+        ),
+    );
+    let main_size = sizes.first().map(|s| s.file_size_bytes).unwrap_or(0);
+    let availability = |event: &str| {
+        result
+            .counters_available
+            .get(event)
+            .and_then(|a| match a {
+                mmlab_core::Availability::Available => None,
+                mmlab_core::Availability::Unavailable(reason) => Some(reason.clone()),
+            })
+            .unwrap_or_else(|| "not counted".to_string())
+    };
+    let scenario_label = format!(
+        "warm, cold and evict-every-pass over a {} file",
+        format_size(main_size)
+    );
+    result.claims = vec![
+        claim_s5(
+            &table,
+            plan,
+            main_size,
+            &availability("raw_syscalls:sys_enter"),
+        )
+        .with_scenario(format!("warm, {} file", format_size(main_size))),
+        claim_s13(&table, plan, main_size)
+            .with_scenario(format!("cold, {} file", format_size(main_size))),
+        claim_s14(&table, plan, main_size, ceilings.get(&main_size).copied())
+            .with_scenario(scenario_label),
+    ];
+    result.warnings.extend(warnings(
+        records,
+        sizes,
+        &availability("raw_syscalls:sys_enter"),
+    ));
+    result.figures = figures(&table, plan, sizes, &ceilings);
+}
+
+fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>) -> Value {
+    let m = &r.measurement;
+    let mut s = serde_json::Map::new();
+    let block = (r.method.family() == Family::Block).then_some(r.block_bytes);
+    s.insert("file_size_bytes".into(), r.file_size_bytes.into());
+    s.insert("scenario".into(), r.scenario.name().into());
+    s.insert("method".into(), r.method.name().into());
+    s.insert("family".into(), r.method.family().as_str().into());
+    s.insert("block_size_bytes".into(), json!(block));
+    s.insert("series".into(), r.series().into());
+    s.insert(
+        "headline".into(),
+        is_headline(r.method, r.block_bytes, plan).into(),
+    );
+    s.insert("repetition".into(), r.repetition.into());
+    s.insert("pass_index".into(), r.pass_index.into());
+    s.insert(
+        "pass_kind".into(),
+        if r.is_first_pass() {
+            "first pass"
+        } else {
+            "later passes"
+        }
+        .into(),
+    );
+    s.insert("steady_state".into(), (!r.is_first_pass()).into());
+    s.insert("bytes_read".into(), r.file_size_bytes.into());
+    s.insert("elapsed_ms".into(), json!(r.elapsed_ns() as f64 / 1e6));
+    s.insert("gb_per_s".into(), json!(r.gb_per_s()));
+    s.insert(
+        "fraction_of_ceiling".into(),
+        json!(ceiling.map(|c| r.gb_per_s() / c)),
+    );
+    s.insert("user_ms".into(), json!(m.rusage.user_ns as f64 / 1e6));
+    s.insert("system_ms".into(), json!(m.rusage.system_ns as f64 / 1e6));
+    s.insert("n_syscalls".into(), json!(r.n_syscalls()));
+    s.insert(
+        "call_of_interest".into(),
+        json!(r.method.call_of_interest()),
+    );
+    s.insert("n_calls_of_interest".into(), json!(r.n_calls_of_interest()));
+    s.insert(
+        "expected_read_calls".into(),
+        json!(
+            r.method
+                .reads_blocks()
+                .then(|| expected_read_calls(r.file_size_bytes, r.block_bytes))
+        ),
+    );
+    s.insert("n_minor_faults".into(), m.rusage.n_minor_faults.into());
+    s.insert("n_major_faults".into(), m.rusage.n_major_faults.into());
+    s.insert("n_faults".into(), r.n_faults().into());
+    s.insert("io_read_bytes".into(), json!(r.io_read_bytes));
+    s.insert(
+        "resident_pages_before".into(),
+        json!(r.resident_pages_before),
+    );
+    s.insert("file_pages".into(), r.file_pages.into());
+    s.insert("checksum".into(), format!("{:#018x}", r.checksum).into());
+    s.insert("checksum_ok".into(), true.into());
+    for (key, value) in m.sample_fields() {
+        s.entry(key).or_insert(value);
+    }
+    Value::Object(s)
+}
+
+/// The series shown in the per-pass figures: every mapping, the ceiling,
+/// and the read family at the headline block size.
+fn is_headline(method: Method, block: u64, plan: &Plan) -> bool {
+    method.family() != Family::Block || block == plan.headline_block_bytes
+}
+
+/// (file size, scenario, series, pass kind): the key of one summary.
+type SeriesKey<'a> = (u64, &'a str, String, &'a str);
+
+fn summaries(records: &[PassRecord]) -> Vec<Summary> {
+    let mut groups: BTreeMap<SeriesKey, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in records {
+        let kind = if r.is_first_pass() {
+            "first-pass"
+        } else {
+            "steady-state"
+        };
+        groups
+            .entry((r.file_size_bytes, r.scenario.name(), r.series(), kind))
+            .or_default()
+            .push((r.gb_per_s(), r.elapsed_ns() as f64));
+    }
+    let mut out = Vec::new();
+    for ((size, scenario, series, kind), values) in groups {
+        let name = format!("{} {scenario} {series} {kind}", format_size_short(size));
+        let gb: Vec<f64> = values.iter().map(|v| v.0).collect();
+        let ns: Vec<f64> = values.iter().map(|v| v.1).collect();
+        out.extend(Summary::of(name.clone(), "gb_per_s", &gb));
+        out.extend(Summary::of(name, "elapsed_ns", &ns));
+    }
+    out
+}
+
+/// User and system time per pass, one row each, for the CPU-time figure.
+fn cpu_split(records: &[PassRecord], plan: &Plan) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for r in records.iter().filter(|r| {
+        r.scenario == Scenario::Warm
+            && !r.is_first_pass()
+            && is_headline(r.method, r.block_bytes, plan)
+    }) {
+        for (cpu, ns) in [
+            ("user", r.measurement.rusage.user_ns),
+            ("system", r.measurement.rusage.system_ns),
+        ] {
+            rows.push(json!({
+                "file_size_bytes": r.file_size_bytes,
+                "scenario": r.scenario.name(),
+                "series": r.series(),
+                "repetition": r.repetition,
+                "pass_index": r.pass_index,
+                "cpu": cpu,
+                "time_ms": ns as f64 / 1e6,
+            }));
+        }
+    }
+    rows
+}
+
+/// One row per (size, scenario, series): medians a student can read
+/// without a plot.
+fn series_table(table: &Records, plan: &Plan, sizes: &[SizeInfo]) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for size in sizes.iter().map(|s| s.file_size_bytes) {
+        let ceiling = table.ceiling(size);
+        for scenario in Scenario::ALL {
+            for (method, block) in plan.configurations(scenario) {
+                let m = |passes, f: fn(&PassRecord) -> Option<f64>| {
+                    table.median(size, scenario, method, block, passes, f)
+                };
+                let steady_gbps = m(Passes::Later, gbps);
+                rows.push(json!({
+                    "file_size_bytes": size,
+                    "scenario": scenario.name(),
+                    "series": series_name(method, block),
+                    "first_pass_ms": m(Passes::First, millis),
+                    "steady_state_ms": m(Passes::Later, millis),
+                    "steady_state_gb_per_s": steady_gbps,
+                    "steady_state_fraction_of_ceiling": steady_gbps.zip(ceiling).map(|(g, c)| g / c),
+                    "first_pass_syscalls": m(Passes::First, syscalls),
+                    "steady_state_syscalls": m(Passes::Later, syscalls),
+                    "first_pass_faults": m(Passes::First, faults),
+                    "steady_state_faults": m(Passes::Later, faults),
+                }));
+            }
+        }
+    }
+    rows
+}
+
+fn claim_s5(table: &Records, plan: &Plan, size: u64, syscalls_reason: &str) -> Claim {
+    let not_measured = |why: String| Claim::new("S5", Verdict::NotMeasured, why);
+    let mut counted = Vec::new();
+    let mut expected = Vec::new();
+    let mut worst_deviation = 0.0f64;
+    for block in &plan.block_sizes_bytes {
+        let Some(calls) = table.median(
+            size,
+            Scenario::Warm,
+            Method::Read,
+            *block,
+            Passes::Every,
+            syscalls,
+        ) else {
+            return not_measured(format!(
+                "system calls could not be counted ({syscalls_reason}); run as root so that the raw_syscalls tracepoint can be opened"
+            ));
+        };
+        let want = expected_read_calls(size, *block) as f64;
+        worst_deviation = worst_deviation.max((calls - want).abs() / want);
+        counted.push(thousands(calls.round() as u64));
+        expected.push(thousands(want as u64));
+    }
+    let first = |f: fn(&PassRecord) -> Option<f64>| {
+        table.median(
+            size,
+            Scenario::Warm,
+            Method::MmapReused,
+            0,
+            Passes::First,
+            f,
+        )
+    };
+    let later = |f: fn(&PassRecord) -> Option<f64>| {
+        table.median(
+            size,
+            Scenario::Warm,
+            Method::MmapReused,
+            0,
+            Passes::Later,
+            f,
+        )
+    };
+    let (Some(first_calls), Some(first_faults), Some(later_calls), Some(later_faults)) = (
+        first(syscalls),
+        first(faults),
+        later(syscalls),
+        later(faults),
+    ) else {
+        return not_measured(format!(
+            "mmap-reused was not measured over two passes or more ({syscalls_reason})"
+        ));
+    };
+    let blocks = plan
+        .block_sizes_bytes
+        .iter()
+        .map(|b| format_size_short(*b))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    let read_part = format!(
+        "read() made {} system calls per pass at {blocks} on a {} file (ceil(s/b)+1 = {}, off by at most {:.2}%)",
+        counted.join(" / "),
+        format_size(size),
+        expected.join(" / "),
+        100.0 * worst_deviation
+    );
+    let mmap_part = format!(
+        "mmap-reused made {} system call(s) and {} page faults in its first pass, then {} system calls and {} faults per pass",
+        thousands(first_calls.round() as u64),
+        thousands(first_faults.round() as u64),
+        thousands(later_calls.round() as u64),
+        thousands(later_faults.round() as u64)
+    );
+    let read_ok = worst_deviation <= READ_CALLS_TOLERANCE;
+    let mmap_ok = later_calls == 0.0 && first_calls <= 1.0;
+    let (verdict, tail) = if !(read_ok && mmap_ok) {
+        (Verdict::Refuted, String::new())
+    } else if first_faults > 0.0 {
+        (
+            Verdict::HoldsWithNuance,
+            format!(
+                ": after its one system call, the first pass still enters the kernel {} times through page faults ({:.0} pages per fault: fault-around and large folios); later passes enter it not at all",
+                thousands(first_faults.round() as u64),
+                (size as f64 / mmlab_core::fingerprint::page_size() as f64) / first_faults
+            ),
+        )
+    } else {
+        (Verdict::Holds, String::new())
+    };
+    Claim::new("S5", verdict, format!("{read_part}; {mmap_part}{tail}"))
+}
+
+fn claim_s13(table: &Records, plan: &Plan, size: u64) -> Claim {
+    let block = plan.headline_block_bytes;
+    let read_name = series_name(Method::Read, block);
+    let cold = |method, f: fn(&PassRecord) -> Option<f64>| {
+        table.median(size, Scenario::Cold, method, block, Passes::First, f)
+    };
+    let warm_first =
+        |method| table.median(size, Scenario::Warm, method, block, Passes::First, millis);
+    let (Some(read_cold), Some(mmap_cold), Some(read_warm), Some(mmap_warm)) = (
+        cold(Method::Read, millis),
+        cold(Method::MmapReused, millis),
+        warm_first(Method::Read),
+        warm_first(Method::MmapReused),
+    ) else {
+        return Claim::new(
+            "S13",
+            Verdict::NotMeasured,
+            format!("the cold scenario did not run {read_name} and mmap-reused"),
+        );
+    };
+    let left = table
+        .select(size, Scenario::Cold, Method::Read, block, Passes::First)
+        .into_iter()
+        .chain(table.select(size, Scenario::Cold, Method::MmapReused, 0, Passes::First))
+        .filter_map(|r| r.resident_pages_before)
+        .max()
+        .unwrap_or(0);
+    let file_pages = size.div_ceil(mmlab_core::fingerprint::page_size() as u64);
+    if left * 10 > file_pages {
+        return Claim::new(
+            "S13",
+            Verdict::NotMeasured,
+            format!(
+                "the file could not be evicted: {} of {} pages stayed cached (mapped elsewhere, or a filesystem that ignores POSIX_FADV_DONTNEED)",
+                thousands(left),
+                thousands(file_pages)
+            ),
+        );
+    }
+    let storage = |method, f: fn(&PassRecord) -> Option<f64>| cold(method, f);
+    let io = |r: &PassRecord| r.io_read_bytes.map(|b| b as f64);
+    let majors = |r: &PassRecord| Some(r.measurement.rusage.n_major_faults as f64);
+    let read_io = storage(Method::Read, io);
+    let mmap_io = storage(Method::MmapReused, io);
+    let mmap_majors = storage(Method::MmapReused, majors).unwrap_or(0.0);
+    let paid = |bytes: Option<f64>| bytes.is_none_or(|b| b >= STORAGE_READ_FRACTION * size as f64);
+    let io_text = match (read_io, mmap_io) {
+        (Some(r), Some(m)) => format!(
+            "read from storage: {} and {} ({} major faults for mmap)",
+            format_size(r as u64),
+            format_size(m as u64),
+            thousands(mmap_majors as u64)
+        ),
+        _ => format!(
+            "storage reads unknown (/proc/self/io unreadable); mmap took {} major faults",
+            thousands(mmap_majors as u64)
+        ),
+    };
+    let ratio = read_cold.max(mmap_cold) / read_cold.min(mmap_cold);
+    let evidence = format!(
+        "first cold pass: {read_name} {read_cold:.0} ms, mmap-reused {mmap_cold:.0} ms (within {:.0}% of each other), against {read_warm:.0} ms and {mmap_warm:.0} ms for a warm first pass; {io_text}",
+        100.0 * (ratio - 1.0)
+    );
+    let both_slower = read_cold > 1.1 * read_warm && mmap_cold > 1.1 * mmap_warm;
+    let verdict = if !(paid(read_io) && paid(mmap_io) && both_slower) {
+        Verdict::Refuted
+    } else if ratio <= COLD_SAME_PRICE {
+        Verdict::Holds
+    } else {
+        Verdict::HoldsWithNuance
+    };
+    let tail = match verdict {
+        Verdict::HoldsWithNuance => format!(
+            ": both pay, but not the same price ({} was {ratio:.1}x slower cold)",
+            if mmap_cold > read_cold {
+                "mmap-reused"
+            } else {
+                "read()"
+            }
+        ),
+        Verdict::Refuted => ": one of the two did not pay for bringing the file in".into(),
+        _ => String::new(),
+    };
+    Claim::new("S13", verdict, format!("{evidence}{tail}"))
+}
+
+fn claim_s14(table: &Records, plan: &Plan, size: u64, ceiling: Option<f64>) -> Claim {
+    let steady =
+        |method, block| table.median(size, Scenario::Warm, method, block, Passes::Later, gbps);
+    let Some(mmap) = steady(Method::MmapReused, 0) else {
+        return Claim::new(
+            "S14",
+            Verdict::NotMeasured,
+            "mmap-reused ran fewer than two warm passes",
+        );
+    };
+    let reads: Vec<(u64, f64)> = plan
+        .block_sizes_bytes
+        .iter()
+        .filter_map(|b| Some((*b, steady(Method::Read, *b)?)))
+        .collect();
+    let Some(best) = reads.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)) else {
+        return Claim::new(
+            "S14",
+            Verdict::NotMeasured,
+            "read() ran fewer than two warm passes",
+        );
+    };
+    let worst = reads
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or(best);
+    let ratios = reads
+        .iter()
+        .map(|(b, g)| format!("{:.1}x at {}", mmap / g, format_size_short(*b)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ceiling_text = ceiling
+        .map(|c| {
+            format!(
+                ", {:.2} of the memory bandwidth ({c:.1} GB/s, same loop over an anonymous buffer)",
+                mmap / c
+            )
+        })
+        .unwrap_or_default();
+    let block = plan.headline_block_bytes;
+    let evicted = |method, block| {
+        table.median(
+            size,
+            Scenario::EvictEveryPass,
+            method,
+            block,
+            Passes::Every,
+            gbps,
+        )
+    };
+    let evicted_text = match (evicted(Method::MmapReused, 0), evicted(Method::Read, block)) {
+        (Some(m), Some(r)) => format!(
+            "; with the file evicted before every pass (page cache too small, simulated) mmap-reused ran at {m:.1} GB/s and read() {} at {r:.1} GB/s ({:.2}x)",
+            format_size_short(block),
+            m / r
+        ),
+        _ => String::new(),
+    };
+    let evidence = format!(
+        "steady-state mmap-reused {mmap:.1} GB/s = {ratios} read()'s{ceiling_text}{evicted_text}"
+    );
+    let best_ratio = mmap / best.1;
+    let worst_ratio = mmap / worst.1;
+    let (verdict, tail) = if best_ratio >= FASTER {
+        (Verdict::Holds, String::new())
+    } else if best_ratio < NOT_FASTER && worst_ratio < FASTER {
+        (
+            Verdict::Refuted,
+            ": mmap was not faster than read() at any block size".to_string(),
+        )
+    } else {
+        (
+            Verdict::HoldsWithNuance,
+            format!(
+                ": faster than read() with small blocks, but only {best_ratio:.2}x read() at its best block size ({})",
+                format_size_short(best.0)
+            ),
+        )
+    };
+    Claim::new("S14", verdict, format!("{evidence}{tail}"))
+}
+
+fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let not_evicted: Vec<u64> = records
+        .iter()
+        .filter(|r| r.scenario.evicts_before(r.pass_index))
+        .filter_map(|r| r.resident_pages_before.filter(|left| *left > 0))
+        .collect();
+    if let Some(most) = not_evicted.iter().max() {
+        out.push(Warning::new(
+            "eviction-incomplete",
+            format!(
+                "{} evicted passes started with pages still cached (at most {})",
+                not_evicted.len(),
+                thousands(*most)
+            ),
+            "make sure no other process maps the data file; use a local filesystem (ext4, xfs)",
+        ));
+    }
+    let not_warm = records
+        .iter()
+        .filter(|r| r.scenario == Scenario::Warm)
+        .filter(|r| r.resident_pages_before.is_some_and(|p| p < r.file_pages))
+        .count();
+    if not_warm > 0 {
+        out.push(Warning::new(
+            "warm-incomplete",
+            format!(
+                "{not_warm} warm passes started with part of the file not cached (memory pressure?)"
+            ),
+            "close memory-hungry programs or choose a smaller --size",
+        ));
+    }
+    for size in sizes {
+        if size.ceiling_huge_bytes == Some(0) {
+            out.push(Warning::new(
+                "ceiling-small-pages",
+                format!(
+                    "the {} ceiling buffer got no transparent huge pages, while a file mapping may use large folios: mmap can then exceed the ceiling by the cost of TLB misses",
+                    format_size(size.file_size_bytes)
+                ),
+                "none needed; read the ceiling as the bandwidth with 4 KiB pages (THP mode in env.thp_enabled)",
+            ));
+        }
+    }
+    if records.iter().any(|r| r.n_syscalls().is_none()) {
+        out.push(Warning::new(
+            "syscalls-not-counted",
+            format!("system calls were not counted: {syscalls_reason}"),
+            "run as root (tracefs is mounted for the run when it is not mounted)",
+        ));
+    }
+    out
+}
+
+fn filter(size: u64, pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("file_size_bytes".into(), size.into());
+    for (k, v) in pairs {
+        map.insert((*k).to_string(), v.clone());
+    }
+    map
+}
+
+fn figures(
+    table: &Records,
+    plan: &Plan,
+    sizes: &[SizeInfo],
+    ceilings: &BTreeMap<u64, f64>,
+) -> Vec<FigureSpec> {
+    let mut out = Vec::new();
+    let several = sizes.len() > 1;
+    for size in sizes.iter().map(|s| s.file_size_bytes) {
+        let suffix = if several {
+            format!("-{}", format_size_short(size))
+        } else {
+            String::new()
+        };
+        let of = format!(" ({} file)", format_size(size));
+        let base = |id: &str, title: String, kind, data: &str, x, y, series: &str| FigureSpec {
+            id: format!("{id}{suffix}"),
+            title,
+            kind,
+            data: data.to_string(),
+            filter: serde_json::Map::new(),
+            x,
+            y,
+            series: Some(series.to_string()),
+            cell_text: None,
+            cell_colour: None,
+            cell_mark: None,
+            reference_lines: Vec::new(),
+            how_to_read: String::new(),
+            claims: Vec::new(),
+        };
+        let mut references = Vec::new();
+        if let Some(c) = ceilings.get(&size) {
+            references.push(ReferenceLine {
+                label: format!("memory bandwidth (anonymous buffer) {c:.1} GB/s"),
+                value: *c,
+            });
+        }
+        for method in [Method::MmapReused, Method::MmapPerPass] {
+            if let Some(g) = table.median(size, Scenario::Warm, method, 0, Passes::Later, gbps) {
+                references.push(ReferenceLine {
+                    label: format!("{} {g:.1} GB/s", method.name()),
+                    value: g,
+                });
+            }
+        }
+        let mut f = base(
+            "bandwidth-by-block",
+            format!(
+                "How close does each way of reading a cached file come to the memory bandwidth?{of}"
+            ),
+            FigureKind::Line,
+            "samples",
+            Axis::log("block_size_bytes", "block size (bytes)"),
+            Axis::new("gb_per_s", "GB/s per pass (warm, passes 2 and later)"),
+            "method",
+        );
+        f.filter = filter(
+            size,
+            &[
+                ("scenario", "warm".into()),
+                ("steady_state", true.into()),
+                ("family", "block".into()),
+            ],
+        );
+        f.reference_lines = references;
+        f.how_to_read = "Each line is a read-family method at each block size (median over the warm passes after the first, whisker p5-p95). The horizontal lines are measured in the same run: the same summing loop over an anonymous buffer (the memory bandwidth, the ceiling) and the mmap methods, which take no block size. The gap between a line and mmap-reused is what the method's system calls and copies cost.".into();
+        f.claims = vec!["S14".into(), "S5".into()];
+        out.push(f);
+
+        for (scenario, question, claims) in [
+            (
+                Scenario::Warm,
+                "Warm file: how much more does the first pass cost than the next ones?",
+                vec!["S14"],
+            ),
+            (
+                Scenario::Cold,
+                "Cold file: what does the first pass cost each method, and the next ones?",
+                vec!["S13", "S14"],
+            ),
+            (
+                Scenario::EvictEveryPass,
+                "Page cache too small (file evicted before every pass): does mmap keep its advantage?",
+                vec!["S14"],
+            ),
+        ] {
+            let mut f = base(
+                &format!("time-per-pass-{}", scenario.name()),
+                format!("{question}{of}"),
+                FigureKind::Line,
+                "samples",
+                Axis::new("pass_index", "pass over the same file"),
+                Axis::log("elapsed_ms", "time per pass (ms)"),
+                "series",
+            );
+            f.filter = filter(
+                size,
+                &[
+                    ("scenario", scenario.name().into()),
+                    ("headline", true.into()),
+                ],
+            );
+            f.how_to_read = format!(
+                "One line per method (read family at {}), median over repetitions with a p5-p95 whisker; log scale. Pass 1 pays for what later passes reuse: mapping and page faults for mmap-reused, I/O when the file was evicted. {}",
+                format_size_short(plan.headline_block_bytes),
+                scenario.description()
+            );
+            f.claims = claims.into_iter().map(String::from).collect();
+            out.push(f);
+        }
+
+        for (id, field, label, question, claim) in [
+            (
+                "syscalls-per-pass",
+                "n_syscalls",
+                "system calls per pass (raw_syscalls:sys_enter)",
+                "How many system calls does one pass over a cached file make?",
+                "S5",
+            ),
+            (
+                "faults-per-pass",
+                "n_faults",
+                "page faults per pass (getrusage, minor + major)",
+                "How many page faults does one pass over a cached file take?",
+                "S5",
+            ),
+        ] {
+            let mut f = base(
+                id,
+                format!("{question}{of}"),
+                FigureKind::Bar,
+                "samples",
+                Axis::new("series", "method"),
+                Axis::log(field, label),
+                "pass_kind",
+            );
+            f.filter = filter(
+                size,
+                &[("scenario", "warm".into()), ("headline", true.into())],
+            );
+            f.how_to_read = "Two bars per method: the first pass and the later passes (median, p5-p95 whisker), log scale; a missing bar is zero. read() makes one call per block plus one at end of file on every pass; mmap-reused makes one mmap call and faults in its first pass, then nothing; the per-pass mappings pay mmap, munmap and faults every time.".into();
+            f.claims = vec![claim.into()];
+            out.push(f);
+        }
+
+        let mut f = base(
+            "cpu-time",
+            format!("Where does a pass spend its CPU time: in the program or in the kernel?{of}"),
+            FigureKind::Bar,
+            "cpu_split",
+            Axis::new("series", "method"),
+            Axis::new(
+                "time_ms",
+                "CPU time per pass (ms, warm, passes 2 and later)",
+            ),
+            "cpu",
+        );
+        f.filter = filter(size, &[("scenario", "warm".into())]);
+        f.how_to_read = "User time is the summing loop (and, for mmap-copy, the copy); system time is the kernel copying from the page cache in read(), or mapping and faulting for the per-pass mappings. mmap-reused and the memory ceiling should show user time only.".into();
+        f.claims = vec!["S5".into(), "S14".into()];
+        out.push(f);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (65_537, "65,537"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(thousands(n), text);
+        }
+    }
+}

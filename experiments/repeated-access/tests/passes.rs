@@ -1,0 +1,231 @@
+//! The experiment's passes on the real kernel, with small files: system
+//! calls per pass (raw_syscalls:sys_enter) for the read family and for a
+//! reused mapping, the checksum check, and a whole quick run end to end.
+
+use mmlab_core::{DataDir, DataFile, RunContext, Verdict};
+use mmlab_counters::CounterSet;
+use repeated_access::methods::{Method, expected_read_calls};
+use repeated_access::{PassRecord, Scenario, run_passes};
+
+const K: u64 = 1024;
+
+fn counters() -> CounterSet {
+    CounterSet::standard_with(repeated_access::EXTRA_EVENTS).expect("known event names")
+}
+
+/// Whether system calls can be counted here; prints why not otherwise.
+fn syscalls_countable(set: &CounterSet) -> bool {
+    match set.availability().get("raw_syscalls:sys_enter") {
+        Some(a) if a.is_available() => true,
+        other => {
+            println!("skipped: raw_syscalls:sys_enter cannot be counted here ({other:?})");
+            false
+        }
+    }
+}
+
+fn data_file(dir: &DataDir, size: u64) -> DataFile {
+    dir.create_file("passes", size).expect("data file")
+}
+
+fn passes(
+    set: &CounterSet,
+    data: &DataFile,
+    method: Method,
+    block: u64,
+    n: usize,
+) -> Vec<PassRecord> {
+    run_passes(set, data, None, Scenario::Warm, method, block, n, 0).expect("passes run")
+}
+
+/// read() with block b over a file of size s makes ceil(s/b) + 1 system
+/// calls per pass (the last one returns 0 at end of file), within 1%.
+fn check_read_calls(set: &CounterSet, data: &DataFile, method: Method, block: u64) {
+    let expected = expected_read_calls(data.size_bytes, block) as f64;
+    for record in passes(set, data, method, block, 3) {
+        let total = record.n_syscalls().expect("countable") as f64;
+        assert!(
+            (total - expected).abs() <= 0.01 * expected,
+            "{} block {block} pass {}: {total} system calls, expected {expected}",
+            method.name(),
+            record.pass_index
+        );
+        let reads = record.n_calls_of_interest().expect("read tracepoint") as f64;
+        assert_eq!(
+            reads,
+            expected,
+            "{} block {block}: read/pread calls",
+            method.name()
+        );
+        assert_eq!(record.checksum, data.checksum);
+    }
+}
+
+#[test]
+fn read_family_makes_one_system_call_per_block_plus_one() {
+    let set = counters();
+    if !syscalls_countable(&set) {
+        return;
+    }
+    let base = tempfile::tempdir_in(".").unwrap();
+    let dir = DataDir::create(Some(base.path())).unwrap();
+    // Not a multiple of the block sizes: the last block is short.
+    let data = data_file(&dir, 2 * 1024 * K + 4104);
+    for block in [4 * K, 64 * K, 1024 * K] {
+        check_read_calls(&set, &data, Method::Read, block);
+        check_read_calls(&set, &data, Method::Pread, block);
+    }
+    // A fresh buffer per call: 4k and 64k come from the heap without system
+    // calls of their own in the steady state (1% tolerance covers brk).
+    check_read_calls(&set, &data, Method::ReadFreshBuffer, 4 * K);
+}
+
+#[test]
+fn a_reused_mapping_makes_no_system_call_and_no_fault_after_the_first_pass() {
+    let set = counters();
+    if !syscalls_countable(&set) {
+        return;
+    }
+    let base = tempfile::tempdir_in(".").unwrap();
+    let dir = DataDir::create(Some(base.path())).unwrap();
+    let data = data_file(&dir, 4 * 1024 * K);
+    let records = passes(&set, &data, Method::MmapReused, 0, 4);
+    let first = &records[0];
+    assert_eq!(
+        first.n_syscalls(),
+        Some(1),
+        "the first pass makes the mmap call"
+    );
+    assert_eq!(first.n_calls_of_interest(), Some(1));
+    assert!(first.n_faults() > 0, "the first pass faults the pages in");
+    for later in &records[1..] {
+        assert_eq!(later.n_syscalls(), Some(0), "pass {}", later.pass_index);
+        assert_eq!(later.n_faults(), 0, "pass {}", later.pass_index);
+        assert_eq!(later.checksum, data.checksum);
+    }
+    // Mapping every pass pays mmap + munmap (and the faults) every time.
+    for record in passes(&set, &data, Method::MmapPerPass, 0, 3) {
+        assert_eq!(record.n_syscalls(), Some(2), "pass {}", record.pass_index);
+        assert!(record.n_faults() > 0);
+    }
+}
+
+#[test]
+fn a_pass_that_does_not_reproduce_the_checksum_fails_the_run() {
+    let set = counters();
+    let base = tempfile::tempdir_in(".").unwrap();
+    let dir = DataDir::create(Some(base.path())).unwrap();
+    let data = data_file(&dir, 256 * K);
+    // Change one byte behind the checksum's back: every method must notice.
+    let mut bytes = std::fs::read(&data.path).unwrap();
+    bytes[100_000] ^= 0xff;
+    std::fs::write(&data.path, &bytes).unwrap();
+    for method in [Method::Read, Method::MmapReused, Method::MmapCopy] {
+        let error = run_passes(&set, &data, None, Scenario::Warm, method, 64 * K, 2, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("checksum mismatch"),
+            "{}: {error}",
+            method.name()
+        );
+        assert!(
+            error.contains(&format!("{:#018x}", data.checksum)),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn cold_passes_start_from_an_evicted_file() {
+    let set = counters();
+    let base = tempfile::tempdir_in(".").unwrap();
+    let dir = DataDir::create(Some(base.path())).unwrap();
+    let data = data_file(&dir, 4 * 1024 * K);
+    for method in [Method::Read, Method::MmapReused] {
+        let records = run_passes(
+            &set,
+            &data,
+            None,
+            Scenario::EvictEveryPass,
+            method,
+            64 * K,
+            2,
+            0,
+        )
+        .unwrap();
+        for record in &records {
+            assert_eq!(
+                record.resident_pages_before,
+                Some(0),
+                "{} pass {}",
+                method.name(),
+                record.pass_index
+            );
+        }
+        let warm = run_passes(&set, &data, None, Scenario::Warm, method, 64 * K, 1, 0).unwrap();
+        assert_eq!(warm[0].resident_pages_before, Some(data.number_of_pages()));
+    }
+}
+
+#[test]
+fn a_small_quick_run_writes_verdicts_samples_and_figures() {
+    let base = tempfile::tempdir_in(".").unwrap();
+    let context = RunContext {
+        size_bytes: Some(4 * 1024 * K),
+        repeat: Some(1),
+        data_dir_base: Some(base.path().to_path_buf()),
+        ..RunContext::default()
+    };
+    let result = repeated_access::EXPERIMENT
+        .run(&context)
+        .expect("the run succeeds");
+    let ids: Vec<&str> = result.claims.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["S5", "S13", "S14"]);
+    for claim in &result.claims {
+        assert!(!claim.evidence.is_empty(), "{}", claim.id);
+    }
+    let countable = result.counters_available["raw_syscalls:sys_enter"].is_available();
+    let s5 = &result.claims[0];
+    if countable {
+        assert!(
+            matches!(s5.verdict, Verdict::Holds | Verdict::HoldsWithNuance),
+            "{:?}: {}",
+            s5.verdict,
+            s5.evidence
+        );
+    } else {
+        assert_eq!(s5.verdict, Verdict::NotMeasured);
+    }
+    // 17 warm series x 8 passes + 6 cold x 3 + 6 evicted x 2.
+    assert_eq!(result.samples.len(), 17 * 8 + 6 * 3 + 6 * 2);
+    let checksum = result.extra["sizes"][0]["file_checksum"].clone();
+    for sample in &result.samples {
+        assert_eq!(sample["checksum"], checksum, "{sample}");
+        assert_eq!(sample["checksum_ok"], true);
+        assert!(sample["gb_per_s"].as_f64().unwrap() > 0.0);
+    }
+    // Every figure's rows exist.
+    for figure in &result.figures {
+        let rows = if figure.data == "samples" {
+            &result.samples
+        } else {
+            result.extra[&figure.data].as_array().expect("extra array")
+        };
+        let matching = rows
+            .iter()
+            .filter(|row| figure.filter.iter().all(|(k, v)| &row[k] == v))
+            .count();
+        assert!(matching > 0, "figure {} selects no rows", figure.id);
+    }
+    assert!(result.figures.iter().any(|f| {
+        f.id == "bandwidth-by-block"
+            && f.reference_lines
+                .iter()
+                .any(|r| r.label.starts_with("memory bandwidth"))
+    }));
+    assert!(
+        base.path().read_dir().unwrap().next().is_none(),
+        "the data folder is removed"
+    );
+}
