@@ -479,3 +479,32 @@ fn print_summary(
         forks.join(", ")
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_written_steps_go_by_four_up_to_n() {
+        assert_eq!(pages_written_steps(4096), [1, 4, 16, 64, 256, 1024, 4096]);
+        assert_eq!(pages_written_steps(100), [1, 4, 16, 64, 100]);
+        assert_eq!(pages_written_steps(1), [1]);
+    }
+
+    #[test]
+    fn spread_pages_are_distinct_and_in_range() {
+        let pages: Vec<usize> = os::spread_pages(3, 10).collect();
+        assert_eq!(pages, [0, 3, 6]);
+        assert_eq!(os::spread_pages(10, 10).count(), 10);
+        assert_eq!(os::spread_pages(20, 10).count(), 10);
+        assert_eq!(os::spread_pages(0, 10).count(), 0);
+    }
+
+    #[test]
+    fn one_percent_has_a_floor_of_one_fault() {
+        assert!(verdicts::within_one_percent(2.0, 1.0));
+        assert!(!verdicts::within_one_percent(3.0, 1.0));
+        assert!(verdicts::within_one_percent(4136.0, 4096.0));
+        assert!(!verdicts::within_one_percent(4138.0, 4096.0));
+    }
+}

@@ -1,0 +1,238 @@
+//! The running kernel's copy-on-write, checked directly: frames from
+//! /proc/self/pagemap (root only; each frame test prints "skipped: ..." and
+//! returns otherwise), fault counts, and a whole quick run of the experiment.
+//! Data files live in a folder under the target directory (a real disk
+//! filesystem, not tmpfs), removed at the end of each test.
+
+use copy_on_write::frames::{
+    self, FramesReport, MOMENT_AFTER, MOMENT_BEFORE, VIEW_PRIVATE, VIEW_READ_BUFFER,
+    VIEW_SHARED_CHILD, VIEW_SHARED_HERE,
+};
+use copy_on_write::{fork_cow, measure, os, private_writes, verdicts};
+use mmlab_core::{DataDir, RunContext, Verdict};
+
+/// Every test here holds this lock. The tests run as threads of one
+/// process, and a fork() in one test copies the whole address space: while
+/// that child lives, another test's private pages are mapped twice (smaps
+/// moves them from Private_Dirty to Shared_Dirty) and its copied pages are
+/// write-protected again (one more fault on the next write). Seen here before
+/// the lock: 2,051 faults and Private_Dirty +1,018 pages for 2,048 writes.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn data_dir() -> (tempfile::TempDir, DataDir) {
+    let base = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temporary folder");
+    let dir = DataDir::create(Some(base.path())).expect("data folder");
+    (base, dir)
+}
+
+/// True as root; otherwise prints why the test is skipped.
+fn frames_readable(test: &str) -> bool {
+    if mmlab_core::fingerprint::is_root() {
+        return true;
+    }
+    println!(
+        "skipped: {test}: physical frame numbers in /proc/self/pagemap need root (CAP_SYS_ADMIN)"
+    );
+    false
+}
+
+fn frames_of_a_fresh_file() -> FramesReport {
+    let (_base, dir) = data_dir();
+    let file = dir
+        .create_file("frames", 16 * os::page_size() as u64)
+        .unwrap();
+    frames::measure_frames(&file).unwrap()
+}
+
+#[test]
+fn map_shared_in_two_processes_is_one_frame() {
+    let _serial = one_at_a_time();
+    if !frames_readable("map_shared_in_two_processes_is_one_frame") {
+        return;
+    }
+    let frames = frames_of_a_fresh_file();
+    let here = frames.pfn(VIEW_SHARED_HERE, MOMENT_BEFORE);
+    let child = frames.pfn(VIEW_SHARED_CHILD, MOMENT_BEFORE);
+    assert!(here.is_some(), "{frames:#?}");
+    assert_eq!(here, child, "{frames:#?}");
+    assert_eq!(here, frames.pfn(VIEW_SHARED_CHILD, MOMENT_AFTER));
+}
+
+#[test]
+fn map_private_uses_the_page_cache_frame_until_written_and_the_file_keeps_its_bytes() {
+    let _serial = one_at_a_time();
+    if !frames_readable("map_private_uses_the_page_cache_frame_until_written") {
+        return;
+    }
+    let frames = frames_of_a_fresh_file();
+    let page_cache = frames.page_cache_pfn;
+    assert!(page_cache.is_some_and(|p| p != 0));
+    assert_eq!(frames.pfn(VIEW_PRIVATE, MOMENT_BEFORE), page_cache);
+    let after = frames.row(VIEW_PRIVATE, MOMENT_AFTER).unwrap();
+    assert_ne!(after.pfn_value, page_cache, "{frames:#?}");
+    assert_eq!(after.kpageflags_anon, Some(true), "{after:#?}");
+    assert!(after.shows_private_write);
+    assert_eq!(frames.pfn(VIEW_SHARED_HERE, MOMENT_AFTER), page_cache);
+    for view in [VIEW_SHARED_HERE, VIEW_SHARED_CHILD] {
+        assert!(frames.row(view, MOMENT_AFTER).unwrap().shows_file_bytes);
+    }
+    assert!(frames.file_bytes_unchanged);
+    assert_eq!(frames.file_bytes_unchanged_on_disk, Some(true));
+}
+
+#[test]
+fn a_read_buffer_is_another_frame_than_the_page_cache() {
+    let _serial = one_at_a_time();
+    if !frames_readable("a_read_buffer_is_another_frame_than_the_page_cache") {
+        return;
+    }
+    let frames = frames_of_a_fresh_file();
+    let buffer = frames.row(VIEW_READ_BUFFER, MOMENT_BEFORE).unwrap();
+    assert!(buffer.shows_file_bytes, "same bytes: {buffer:#?}");
+    assert!(buffer.pfn_value.is_some());
+    assert_ne!(buffer.pfn_value, frames.page_cache_pfn);
+    assert_eq!(buffer.same_as_page_cache, Some(false));
+}
+
+#[test]
+fn writing_k_pages_through_map_private_costs_k_faults() {
+    let _serial = one_at_a_time();
+    // Fault counts need no root. The private mapping is read in full first
+    // (its read faults map many pages each: fault-around and large folios),
+    // so the writes take copy-on-write faults only.
+    let (_base, dir) = data_dir();
+    let n = 2048;
+    let file = dir
+        .create_file("writes", (n * os::page_size()) as u64)
+        .unwrap();
+    let shared = os::map_shared_read(&file).unwrap();
+    os::read_every_page(&shared);
+    let meter = measure::Meter::open().unwrap();
+    for k in [1024, n] {
+        let point = private_writes::write_k_pages(&meter, &file, &shared, k, 0).unwrap();
+        println!(
+            "k = {k}: {} write faults, {} pre-read faults, Private_Dirty +{} pages ({})",
+            point.n_faults_write,
+            point.n_faults_prefault_read,
+            point.n_pages_private_dirty_growth,
+            point.fault_source
+        );
+        assert!(
+            verdicts::within_one_percent(point.n_faults_write as f64, k as f64),
+            "{point:#?}"
+        );
+        assert!(
+            verdicts::within_one_percent(point.n_pages_private_dirty_growth as f64, k as f64),
+            "{point:#?}"
+        );
+        assert!(point.n_faults_prefault_read < n as u64 / 2, "{point:#?}");
+        assert_eq!(point.n_written_pages_unchanged_shared, k);
+        assert_eq!(point.n_written_pages_unchanged_read, k);
+    }
+    let (unchanged, checked) = private_writes::other_process_sees_file(&file, n).unwrap();
+    assert_eq!((unchanged, checked), (n as u64, n as u64));
+    drop(shared);
+    assert_eq!(
+        private_writes::file_unchanged_on_disk(&file).unwrap(),
+        Some(true)
+    );
+}
+
+#[test]
+fn fork_shares_frames_until_a_write_copies_that_page_for_the_writer() {
+    let _serial = one_at_a_time();
+    let report = fork_cow::measure_fork_frames().unwrap();
+    assert!(report.child_sees_own_write && !report.parent_sees_child_write);
+    assert!(!report.child_sees_parent_write);
+    // One copy-on-write fault per write; a second one can come from the
+    // writer's stack page, which fork() write-protected too.
+    for faults in [report.child_write_faults, report.parent_write_faults] {
+        assert!((1..=2).contains(&faults), "{report:#?}");
+    }
+    if !frames_readable("fork frames") {
+        return;
+    }
+    let same = |view: &str, moment: &str| {
+        report
+            .rows
+            .iter()
+            .find(|r| r.view == view && r.moment == moment)
+            .and_then(|r| r.same_as_before_fork)
+    };
+    for view in ["child, page 0", "child, page 1"] {
+        assert_eq!(
+            same(view, fork_cow::MOMENT_FORKED),
+            Some(true),
+            "{report:#?}"
+        );
+    }
+    assert_eq!(
+        same("child, page 0", fork_cow::MOMENT_CHILD_WROTE),
+        Some(false)
+    );
+    assert_eq!(
+        same("parent, page 0", fork_cow::MOMENT_CHILD_WROTE),
+        Some(true)
+    );
+    assert_eq!(
+        same("parent, page 1", fork_cow::MOMENT_PARENT_WROTE),
+        Some(false)
+    );
+    assert_eq!(
+        same("child, page 1", fork_cow::MOMENT_PARENT_WROTE),
+        Some(true)
+    );
+    assert_eq!(report.reuse_kept_frame, Some(true), "{report:#?}");
+}
+
+#[test]
+fn a_quick_run_writes_verdicts_figures_and_tables_that_match() {
+    let _serial = one_at_a_time();
+    let base = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let context = RunContext {
+        repeat: Some(2),
+        size_bytes: Some(1 << 20),
+        data_dir_base: Some(base.path().to_path_buf()),
+        ..RunContext::default()
+    };
+    let result = copy_on_write::EXPERIMENT.run(&context).unwrap();
+    let ids: Vec<&str> = result.claims.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["S4", "S9"]);
+    for claim in &result.claims {
+        assert!(!claim.evidence.is_empty());
+        if mmlab_core::fingerprint::is_root() {
+            assert_ne!(claim.verdict, Verdict::NotMeasured, "{claim:#?}");
+        }
+    }
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(json["frames"].as_array().unwrap().len(), 8);
+    // Every figure's rows exist and carry its x and y fields.
+    for figure in &result.figures {
+        let rows = json[figure.data.as_str()]
+            .as_array()
+            .unwrap_or_else(|| panic!("figure {} reads missing data {}", figure.id, figure.data));
+        let matching: Vec<&serde_json::Value> = rows
+            .iter()
+            .filter(|r| figure.filter.iter().all(|(k, v)| &r[k] == v))
+            .collect();
+        assert!(!matching.is_empty(), "figure {} has no rows", figure.id);
+        for row in matching {
+            for field in [&figure.x.field, &figure.y.field] {
+                assert!(
+                    !row[field].is_null(),
+                    "figure {}: {field} in {row}",
+                    figure.id
+                );
+            }
+        }
+    }
+    assert_eq!(
+        std::fs::read_dir(base.path()).unwrap().count(),
+        0,
+        "the data folder is removed"
+    );
+}
