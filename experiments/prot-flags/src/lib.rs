@@ -1,1 +1,727 @@
-//! Not written yet.
+//! Experiment `prot-flags`: the truth table of mmap's protections and flags,
+//! filled in by the running kernel. Each case sets up one mmap call (open
+//! mode of the fd, length, prot, flags, offset, address), does one thing
+//! with it (read, write, call a machine-code stub, fork, msync, ...), and
+//! sets what the man pages say should happen beside what happened: `ok`
+//! with the value that matters, `errno NAME`, or `signal NAME/si_code`.
+//! Every case runs in its own forked child (`mmlab_core::probe`), so a
+//! SIGSEGV or SIGBUS is data and never takes the harness down.
+//!
+//! The expectations are written from the documentation only (`docs.rs`
+//! quotes the sentences); a case whose outcome differs is flagged, printed
+//! and turned into a `mismatch` warning, never adjusted. Verdicts for S1,
+//! S2, S7, S8, S10, S11 and S12 are computed from the cases' outcomes.
+//! This crate measures no speed: `elapsed_ns` per case is recorded only so
+//! that a slow or hanging case shows.
+
+pub mod cases;
+pub mod docs;
+pub mod model;
+pub mod raw;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use mmlab_core::probe::{Ending, ProbeOutcome, run_in_child};
+use mmlab_core::{
+    Axis, Claim, DataDir, Experiment, FigureKind, FigureSpec, ResultFile, RunContext, Summary,
+    Verdict, Warning,
+};
+use serde_json::{Value as Json, json};
+
+use crate::cases::Plan;
+use crate::model::{Case, CaseEnv, Expected, Observed};
+
+/// The experiment, for the `mmlab` registry.
+pub const EXPERIMENT: &dyn Experiment = &ProtFlags;
+
+pub const CLAIMS: &[&str] = &["S1", "S2", "S7", "S8", "S10", "S11", "S12"];
+
+/// How long one case's child may run before it is killed (and recorded as
+/// a timeout): generous, since a case takes about a millisecond.
+const CASE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+pub struct ProtFlags;
+
+impl Experiment for ProtFlags {
+    fn id(&self) -> &'static str {
+        "prot-flags"
+    }
+
+    fn question(&self) -> &'static str {
+        "What does each PROT_* and MAP_* combination allow on this kernel, and where does it differ from the man pages?"
+    }
+
+    fn claims(&self) -> &'static [&'static str] {
+        CLAIMS
+    }
+
+    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        run(context)
+    }
+}
+
+/// One case with what happened to it.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub id: String,
+    pub group: &'static str,
+    pub setup: String,
+    pub action: String,
+    pub expected: Expected,
+    pub source: &'static str,
+    pub documented_variation: Option<&'static str>,
+    pub note: Option<&'static str>,
+    pub claims: &'static [&'static str],
+    pub core: bool,
+    pub labels: Vec<(&'static str, String)>,
+    pub observed: Observed,
+    /// `None` when the case could not run here.
+    pub matches: Option<bool>,
+    pub elapsed_ns: u64,
+    pub child_minor_faults: u64,
+    pub child_major_faults: u64,
+}
+
+impl CaseResult {
+    pub fn mismatch(&self) -> bool {
+        self.matches == Some(false)
+    }
+
+    /// `prot-w-read: expected signal SIGSEGV/SEGV_ACCERR, observed ok: read 0x5c`.
+    pub fn describe_mismatch(&self) -> String {
+        format!(
+            "{}: expected {}, observed {}",
+            self.id,
+            self.expected.describe(),
+            self.observed.describe()
+        )
+    }
+
+    /// The flat object of `result.extra["cases"]`.
+    pub fn to_json(&self) -> Json {
+        let mut row = json!({
+            "id": self.id,
+            "group": self.group,
+            "setup": self.setup,
+            "action": self.action,
+            "expected": self.expected.describe(),
+            "expected_kind": self.expected.kind(),
+            "expected_source": self.source,
+            "observed": self.observed.describe(),
+            "observed_kind": self.observed.kind(),
+            "matches": self.matches,
+            "mismatch": self.mismatch(),
+            "value": match &self.observed {
+                Observed::Ok { value } => Json::from(value.clone()),
+                _ => Json::Null,
+            },
+            "documented_variation": self.documented_variation,
+            "note": self.note,
+            "claims": self.claims.join(" "),
+            "core": self.core,
+            "elapsed_ns": self.elapsed_ns,
+        });
+        let object = row.as_object_mut().expect("a JSON object");
+        for (name, value) in &self.labels {
+            object.insert((*name).to_string(), value.clone().into());
+        }
+        row
+    }
+}
+
+/// The plan for this machine: page size, data file contents, huge page
+/// pool, mmap_min_addr.
+pub fn plan() -> Plan {
+    let page = raw::page_size();
+    let read_number =
+        |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
+    let huge_page_kib = mmlab_core::fingerprint::meminfo_kib("Hugepagesize").unwrap_or(2048);
+    let huge_free = mmlab_core::fingerprint::meminfo_kib("HugePages_Free").unwrap_or(0);
+    let overcommit = read_number("/proc/sys/vm/nr_overcommit_hugepages").unwrap_or(0);
+    Plan {
+        page,
+        contents: Plan::contents_for(page),
+        huge_page_bytes: (huge_page_kib * 1024) as usize,
+        huge_pages_obtainable: huge_free + overcommit,
+        huge_pool_text: format!("HugePages_Free {huge_free}, nr_overcommit_hugepages {overcommit}"),
+        mmap_min_addr: read_number("/proc/sys/vm/mmap_min_addr").unwrap_or(page as u64) as usize,
+    }
+}
+
+/// Runs one case in a probe child, on a fresh copy of the data file at
+/// `file`, and returns what happened.
+pub fn run_case(case: &Case, plan: &Plan, file: &Path) -> anyhow::Result<CaseResult> {
+    std::fs::write(file, &plan.contents)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let env = CaseEnv {
+        page: plan.page,
+        file: file.to_path_buf(),
+        contents: plan.contents.clone(),
+    };
+    let mut append_guard = None;
+    let mut not_run = None;
+    if case.append_only_file {
+        match AppendOnly::set(file) {
+            Ok(guard) => append_guard = Some(guard),
+            Err(reason) => not_run = Some(reason),
+        }
+    }
+    let (observed, outcome) = match not_run {
+        Some(reason) => (Observed::NotRun { reason }, None),
+        None => {
+            let outcome = run_in_child(CASE_TIMEOUT, |channel| {
+                let report = match (case.body)(&case.setup, &env) {
+                    Ok(value) => json!({ "ok": value }),
+                    Err(f) if f.errno == raw::NOT_RUN_ERRNO => json!({ "not_run": f.call }),
+                    Err(f) => json!({ "errno": raw::errno_name(f.errno), "call": f.call }),
+                };
+                channel.send_json(&report);
+                0
+            })
+            .with_context(|| format!("case {}: probe child", case.id))?;
+            (observed_from(&outcome), Some(outcome))
+        }
+    };
+    drop(append_guard);
+    let _ = std::fs::remove_file(file);
+    let matches = case.expected.matches(&observed);
+    Ok(CaseResult {
+        id: case.id.clone(),
+        group: case.group,
+        setup: case.setup.describe(plan.contents.len()),
+        action: case.action.clone(),
+        expected: case.expected.clone(),
+        source: case.source,
+        documented_variation: case.documented_variation,
+        note: case.note,
+        claims: case.claims,
+        core: case.core,
+        labels: case.labels.clone(),
+        observed,
+        matches,
+        elapsed_ns: outcome.as_ref().map_or(0, |o| o.elapsed_ns),
+        child_minor_faults: outcome.as_ref().map_or(0, |o| o.rusage.n_minor_faults),
+        child_major_faults: outcome.as_ref().map_or(0, |o| o.rusage.n_major_faults),
+    })
+}
+
+/// The observation from how the probe child ended and what it sent.
+fn observed_from(outcome: &ProbeOutcome) -> Observed {
+    match &outcome.ending {
+        Ending::Exited { code: 0 } => {
+            let report: Option<Json> = outcome.output_json();
+            let field = |name: &str| {
+                report
+                    .as_ref()
+                    .and_then(|r| r.get(name))
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+            };
+            if let Some(value) = field("ok") {
+                Observed::Ok { value }
+            } else if let Some(name) = field("errno") {
+                Observed::Errno {
+                    name,
+                    call: field("call").unwrap_or_default(),
+                }
+            } else if let Some(reason) = field("not_run") {
+                Observed::NotRun { reason }
+            } else {
+                Observed::ChildFailed {
+                    how: format!(
+                        "exit 0 without a report ({} bytes sent)",
+                        outcome.output.len()
+                    ),
+                }
+            }
+        }
+        Ending::Signaled {
+            signal,
+            si_code_name,
+            ..
+        } => Observed::Signal {
+            signal: signal.clone(),
+            si_code: si_code_name.clone(),
+        },
+        Ending::TimedOut { after_ms } => Observed::TimedOut {
+            after_ms: *after_ms,
+        },
+        other => Observed::ChildFailed {
+            how: other.describe(),
+        },
+    }
+}
+
+/// The append-only attribute set on a case's file, cleared when dropped
+/// (or on Ctrl-C): an append-only file cannot be deleted, so the data
+/// folder could not be removed without this.
+struct AppendOnly {
+    _guard: mmlab_core::cleanup::Guard,
+}
+
+impl AppendOnly {
+    fn set(path: &Path) -> Result<AppendOnly, String> {
+        use std::os::fd::AsRawFd;
+        let file =
+            std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+        raw::set_append_only(file.as_raw_fd(), true).map_err(|e| {
+            format!(
+                "cannot set the append-only attribute (chattr +a) on {}: {e}; it needs CAP_LINUX_IMMUTABLE (root) and a filesystem with inode flags (ext4, xfs)",
+                path.display()
+            )
+        })?;
+        let owned = path.to_path_buf();
+        let guard = mmlab_core::cleanup::on_exit(
+            format!("clear the append-only attribute of {}", path.display()),
+            move || {
+                if let Ok(file) = std::fs::File::open(&owned) {
+                    let _ = raw::set_append_only(file.as_raw_fd(), false);
+                }
+            },
+        );
+        Ok(AppendOnly { _guard: guard })
+    }
+}
+
+/// Runs every case once, in table order, with a progress bar.
+pub fn run_all(
+    cases: &[Case],
+    plan: &Plan,
+    dir: &DataDir,
+    context: &RunContext,
+    label: &str,
+) -> anyhow::Result<Vec<CaseResult>> {
+    let bar = context.progress(cases.len() as u64, label);
+    let mut results = Vec::with_capacity(cases.len());
+    for (index, case) in cases.iter().enumerate() {
+        bar.set_message(case.id.clone());
+        let file = dir.path().join(format!("case-{index:03}.bin"));
+        results.push(run_case(case, plan, &file)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(results)
+}
+
+fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
+    let started = Instant::now();
+    let dir = context.data_dir()?;
+    let plan = plan();
+    let cases = cases::all(&plan);
+    let repetitions = context.repetitions(1, 3).max(1);
+    let noexec = nix::sys::statvfs::statvfs(dir.path())
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC))
+        .unwrap_or(false);
+
+    context.print_param("cases", cases.len());
+    context.print_param("repetitions", repetitions);
+    context.print_param("page size", format!("{} bytes", plan.page));
+    context.print_param(
+        "data file",
+        format!(
+            "{} bytes (2 pages + 100, the stub at offset 0)",
+            plan.contents.len()
+        ),
+    );
+    context.print_param("architecture", std::env::consts::ARCH);
+    context.print_param("huge page pool", &plan.huge_pool_text);
+    context.print_param("vm.mmap_min_addr", plan.mmap_min_addr);
+
+    let mut result = context.new_result("prot-flags", dir.path());
+    result.param("repetitions", repetitions as u64);
+    result.param("n_cases", cases.len() as u64);
+    result.param("page_size_bytes", plan.page as u64);
+    result.param("data_file_size_bytes", plan.contents.len() as u64);
+    result.param("arch", std::env::consts::ARCH);
+    result.param(
+        "exec_stub_hex",
+        raw::STUB.map_or(Json::Null, |stub| {
+            Json::from(
+                stub.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        }),
+    );
+    result.param("exec_stub_return", raw::STUB_RETURN);
+    result.param("huge_page_bytes", plan.huge_page_bytes as u64);
+    result.param("huge_pages_obtainable", plan.huge_pages_obtainable);
+    result.param("mmap_min_addr_bytes", plan.mmap_min_addr as u64);
+    result.param("data_dir_noexec", noexec);
+    result.param("case_timeout_ms", CASE_TIMEOUT.as_millis() as u64);
+
+    let mut runs = Vec::with_capacity(repetitions);
+    for repetition in 0..repetitions {
+        let label = format!("run {}/{repetitions}", repetition + 1);
+        runs.push(run_all(&cases, &plan, &dir, context, &label)?);
+    }
+    let table = runs[0].clone();
+
+    // Samples: one per case per repetition.
+    for (repetition, run) in runs.iter().enumerate() {
+        for r in run {
+            result.samples.push(json!({
+                "case_id": r.id,
+                "group": r.group,
+                "repetition": repetition,
+                "elapsed_ns": r.elapsed_ns,
+                "child_minor_faults": r.child_minor_faults,
+                "child_major_faults": r.child_major_faults,
+                "observed_kind": r.observed.kind(),
+                "matches": r.matches,
+            }));
+        }
+    }
+    let mut by_group: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in runs.iter().flatten() {
+        by_group
+            .entry(r.group)
+            .or_default()
+            .push(r.elapsed_ns as f64);
+    }
+    result.summaries = by_group
+        .iter()
+        .filter_map(|(group, values)| Summary::of(*group, "elapsed_ns", values))
+        .collect();
+
+    // A case whose outcome changed between repetitions is flagged.
+    let mut unstable = Vec::new();
+    for run in runs.iter().skip(1) {
+        for (first, later) in table.iter().zip(run) {
+            if first.observed != later.observed && !unstable.contains(&first.id) {
+                unstable.push(first.id.clone());
+                result.warnings.push(Warning::new(
+                    "unstable",
+                    format!(
+                        "case {} changed between repetitions: {} then {}",
+                        first.id,
+                        first.observed.describe(),
+                        later.observed.describe()
+                    ),
+                    "the table shows the first repetition; rerun and compare, and report it if it persists",
+                ));
+            }
+        }
+    }
+
+    result.extra.insert(
+        "cases".into(),
+        Json::Array(table.iter().map(CaseResult::to_json).collect()),
+    );
+    result.extra.insert("case_cells".into(), case_cells(&table));
+    result
+        .extra
+        .insert("implied_access".into(), implied_access(&table));
+    result
+        .extra
+        .insert("unstable_cases".into(), json!(unstable));
+
+    for claim in CLAIMS {
+        result.claims.push(verdict(claim, &table));
+    }
+    for r in table.iter().filter(|r| r.mismatch()) {
+        let why = match (r.documented_variation, r.core) {
+            (Some(sentence), _) => format!("the documentation allows it: {sentence}"),
+            (None, false) => {
+                "a corner where the man page's wording and the kernel part ways".into()
+            }
+            (None, true) => "this contradicts the documentation".into(),
+        };
+        result.warnings.push(Warning::new(
+            "mismatch",
+            format!("{} ({why})", r.describe_mismatch()),
+            "read the case's expected_source in the JSON; a mismatch is a finding about this kernel or the man page, not an error of the run",
+        ));
+    }
+    for r in table
+        .iter()
+        .filter(|r| matches!(r.observed, Observed::NotRun { .. }))
+    {
+        result.warnings.push(Warning::new(
+            "not-run",
+            format!("case {}: {}", r.id, r.observed.describe()),
+            "run as root on ext4 or xfs (append-only cases); exec cases need x86_64 or aarch64",
+        ));
+    }
+    for r in table.iter().filter(|r| {
+        matches!(
+            r.observed,
+            Observed::TimedOut { .. } | Observed::ChildFailed { .. }
+        )
+    }) {
+        result.warnings.push(Warning::new(
+            "probe-failed",
+            format!("case {}: {}", r.id, r.observed.describe()),
+            "rerun; if it persists, run the case's test alone and report it",
+        ));
+    }
+    if noexec {
+        result.warnings.push(Warning::new(
+            "noexec",
+            format!(
+                "the data folder {} is on a filesystem mounted noexec: every PROT_EXEC file mapping fails with EPERM",
+                dir.path().display()
+            ),
+            "choose a data folder on an exec-mounted filesystem with --data-dir",
+        ));
+    }
+    result.figures = figures();
+
+    if !context.quiet {
+        print_table(&table);
+    }
+    Ok(result.finish(started))
+}
+
+/// Two rows per case (expected, observed) for the whole-table figure.
+fn case_cells(table: &[CaseResult]) -> Json {
+    let mut cells = Vec::with_capacity(table.len() * 2);
+    for r in table {
+        cells.push(json!({
+            "id": r.id, "group": r.group, "column": "expected",
+            "text": r.expected.describe(), "outcome_kind": r.expected.kind(),
+            "mismatch": r.mismatch(),
+        }));
+        cells.push(json!({
+            "id": r.id, "group": r.group, "column": "observed",
+            "text": r.observed.describe(), "outcome_kind": r.observed.kind(),
+            "mismatch": r.mismatch(),
+        }));
+    }
+    Json::Array(cells)
+}
+
+/// What this CPU and kernel allow beyond the protection given: recorded,
+/// not assumed (`null` when the case could not run).
+fn implied_access(table: &[CaseResult]) -> Json {
+    let allowed = |id: &str| -> Json {
+        table
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| match r.observed {
+                Observed::Ok { .. } => Some(true),
+                Observed::Signal { .. } => Some(false),
+                _ => None,
+            })
+            .map_or(Json::Null, Json::Bool)
+    };
+    json!({
+        "PROT_WRITE page readable (prot-w-read)": allowed("prot-w-read"),
+        "PROT_EXEC page readable (prot-x-read)": allowed("prot-x-read"),
+        "PROT_READ page executable (prot-r-exec)": allowed("prot-r-exec"),
+        "PROT_READ|PROT_WRITE page executable (prot-rw-exec)": allowed("prot-rw-exec"),
+        "PROT_WRITE page executable (prot-w-exec)": allowed("prot-w-exec"),
+        "PROT_EXEC page writable (prot-x-write)": allowed("prot-x-write"),
+    })
+}
+
+/// The verdict on one claim from the cases that name it.
+pub fn verdict(claim: &str, table: &[CaseResult]) -> Claim {
+    let relevant: Vec<&CaseResult> = table.iter().filter(|r| r.claims.contains(&claim)).collect();
+    let ran: Vec<&CaseResult> = relevant
+        .iter()
+        .copied()
+        .filter(|r| r.matches.is_some())
+        .collect();
+    if ran.is_empty() {
+        let reasons: Vec<String> = relevant.iter().map(|r| r.observed.describe()).collect();
+        return Claim::new(
+            claim,
+            Verdict::NotMeasured,
+            format!(
+                "none of the {} cases for {claim} could run here ({})",
+                relevant.len(),
+                reasons.join("; ")
+            ),
+        );
+    }
+    let mismatches: Vec<&CaseResult> = ran.iter().copied().filter(|r| r.mismatch()).collect();
+    let matched = ran.len() - mismatches.len();
+    let context = claim_context(claim, &ran);
+    if mismatches.is_empty() {
+        return Claim::new(
+            claim,
+            Verdict::Holds,
+            format!(
+                "all {} cases matched the documentation{context} ({})",
+                ran.len(),
+                ids(&ran)
+            ),
+        );
+    }
+    let contradicting: Vec<&CaseResult> = mismatches
+        .iter()
+        .copied()
+        .filter(|r| r.core && r.documented_variation.is_none())
+        .collect();
+    let listed = |rs: &[&CaseResult]| {
+        rs.iter()
+            .map(|r| r.describe_mismatch())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if !contradicting.is_empty() {
+        return Claim::new(
+            claim,
+            Verdict::Refuted,
+            format!(
+                "{} of {} cases contradict the documentation{context}: {}",
+                contradicting.len(),
+                ran.len(),
+                listed(&contradicting)
+            ),
+        );
+    }
+    Claim::new(
+        claim,
+        Verdict::HoldsWithNuance,
+        format!(
+            "{matched} of {} cases matched the documentation{context}; {} differ where the man pages allow it or say less than the kernel does: {}",
+            ran.len(),
+            mismatches.len(),
+            listed(&mismatches)
+        ),
+    )
+}
+
+/// A few words that make a claim's evidence specific.
+fn claim_context(claim: &str, ran: &[&CaseResult]) -> String {
+    match claim {
+        "S11" => {
+            let values: Vec<String> = ran.iter().map(|r| r.observed.describe()).collect();
+            let same = values.windows(2).all(|w| w[0] == w[1]);
+            format!(
+                "; MAP_FILE is {:#x} in this build, and with and without it the outcome was {}",
+                raw::MAP_FILE,
+                if same { "identical" } else { "different" }
+            )
+        }
+        "S8" => {
+            let n_prot = ran.iter().filter(|r| r.group == cases::PROT_ACCESS).count();
+            format!(" ({n_prot} prot x access, the rest open mode and mprotect)")
+        }
+        _ => String::new(),
+    }
+}
+
+fn ids(rs: &[&CaseResult]) -> String {
+    rs.iter()
+        .map(|r| r.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn figures() -> Vec<FigureSpec> {
+    let grid = |id: &str, title: &str, data: &str, group: Option<&str>, x: Axis, y: Axis| {
+        let mut filter = serde_json::Map::new();
+        if let Some(group) = group {
+            filter.insert("group".into(), group.into());
+        }
+        FigureSpec {
+            id: id.to_string(),
+            title: title.to_string(),
+            kind: FigureKind::Grid,
+            data: data.to_string(),
+            filter,
+            x,
+            y,
+            series: None,
+            cell_text: None,
+            cell_colour: None,
+            cell_mark: Some("mismatch".to_string()),
+            reference_lines: Vec::new(),
+            how_to_read: String::new(),
+            claims: Vec::new(),
+        }
+    };
+    let mut prot = grid(
+        "prot-access",
+        "Which accesses does each protection allow on this CPU?",
+        "cases",
+        Some(cases::PROT_ACCESS),
+        Axis::new("access", "attempted access"),
+        Axis::new("prot", "prot given to mmap (MAP_PRIVATE, O_RDONLY file)"),
+    );
+    prot.cell_text = Some("observed".into());
+    prot.cell_colour = Some("observed_kind".into());
+    prot.how_to_read = "Each cell is one case run in its own child process: ok (with the byte read or the stub's return value), or the signal that killed the child. An outlined cell differs from the man page's strict reading; the JSON's documented_variation says when the man page allows it (PROT_WRITE implying PROT_READ on x86, for one).".into();
+    prot.claims = vec!["S8".into()];
+
+    let mut open = grid(
+        "open-mode",
+        "Which protections does the fd's open mode allow, shared and private?",
+        "cases",
+        Some(cases::OPEN_MODE),
+        Axis::new("mapping", "mapping type and prot"),
+        Axis::new("open_mode", "open mode of the fd"),
+    );
+    open.cell_text = Some("observed".into());
+    open.cell_colour = Some("observed_kind".into());
+    open.how_to_read = "Rows are how the file was opened, columns the mapping asked for. EACCES cells are refused by mmap or mprotect; ok cells say what the write did to the mapping and to the file. Outlined cells differ from the man page.".into();
+    open.claims = vec!["S8".into()];
+
+    let mut all = grid(
+        "truth-table",
+        "Does the kernel do what the man pages say, case by case?",
+        "case_cells",
+        None,
+        Axis::new("column", "expected (from the documentation) vs observed"),
+        Axis::new("id", "case"),
+    );
+    all.cell_text = Some("text".into());
+    all.cell_colour = Some("outcome_kind".into());
+    all.how_to_read = "One row per case, the documented outcome beside the observed one; colours are ok / errno / signal. Outlined rows are mismatches, also listed as warnings. The setup of each case is in the JSON's cases array.".into();
+    all.claims = CLAIMS.iter().map(|c| c.to_string()).collect();
+    vec![prot, open, all]
+}
+
+/// The table on the terminal, then every mismatch again in one list.
+fn print_table(table: &[CaseResult]) {
+    let mut group = "";
+    for r in table {
+        if r.group != group {
+            group = r.group;
+            println!("  -- {group}");
+        }
+        let mark = match r.matches {
+            Some(true) => "  ",
+            Some(false) => "!!",
+            None => "--",
+        };
+        println!(
+            "  {mark} {:<34} expected {:<40} observed {}",
+            r.id,
+            r.expected.describe(),
+            r.observed.describe()
+        );
+    }
+    let mismatches: Vec<&CaseResult> = table.iter().filter(|r| r.mismatch()).collect();
+    let n_ran = table.iter().filter(|r| r.matches.is_some()).count();
+    println!(
+        "  {} cases, {n_ran} ran, {} as documented, {} differ from the documentation{}",
+        table.len(),
+        n_ran - mismatches.len(),
+        mismatches.len(),
+        if mismatches.is_empty() { "" } else { ":" }
+    );
+    for r in mismatches {
+        let why = if r.documented_variation.is_some() {
+            " (the man page allows it)"
+        } else {
+            ""
+        };
+        println!("    MISMATCH {}{why}", r.describe_mismatch());
+    }
+    if let Json::Object(implied) = implied_access(table) {
+        let facts: Vec<String> = implied
+            .iter()
+            .map(|(what, allowed)| format!("{what}: {allowed}"))
+            .collect();
+        println!("  on this CPU: {}", facts.join(", "));
+    }
+}

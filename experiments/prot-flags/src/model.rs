@@ -1,0 +1,443 @@
+//! What a case is: its setup (described and used to make the mapping), the
+//! expected outcome with the documentation sentence it comes from, and the
+//! observed outcome with the rule that says whether the two match.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+use crate::raw::{self, Failure, Mapping};
+
+/// What the probe child reports on success: a short text with the values
+/// that matter (`read 0x5c`, `returned 42`, `mapping 0xa5, file 0x5c`).
+pub type Value = String;
+
+/// The body of a case, run in the probe child.
+pub type Body = Box<dyn Fn(&Setup, &CaseEnv) -> Result<Value, Failure>>;
+
+/// What the documentation says should happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// Succeeds; with `Some`, the value must be exactly this.
+    Ok(Option<Value>),
+    /// A call fails with this errno (`EACCES`).
+    Errno(&'static str),
+    /// The process gets this signal, with this si_code when `Some`.
+    Signal(&'static str, Option<&'static str>),
+    /// Succeeds with any one of these values: the documentation leaves the
+    /// choice to the implementation ("may not", "unspecified").
+    OneOf(Vec<Value>),
+}
+
+impl Expected {
+    pub fn describe(&self) -> String {
+        match self {
+            Expected::Ok(None) => "ok".to_string(),
+            Expected::Ok(Some(value)) => format!("ok: {value}"),
+            Expected::Errno(name) => format!("errno {name}"),
+            Expected::Signal(signal, Some(code)) => format!("signal {signal}/{code}"),
+            Expected::Signal(signal, None) => format!("signal {signal}"),
+            Expected::OneOf(values) => format!("ok: one of [{}]", values.join(" | ")),
+        }
+    }
+
+    /// `ok`, `errno` or `signal`: picks the cell colour in the figures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Expected::Ok(_) | Expected::OneOf(_) => "ok",
+            Expected::Errno(_) => "errno",
+            Expected::Signal(..) => "signal",
+        }
+    }
+
+    /// Whether `observed` is what this expects. `None` when the case did not
+    /// run (nothing to compare).
+    pub fn matches(&self, observed: &Observed) -> Option<bool> {
+        Some(match (self, observed) {
+            (_, Observed::NotRun { .. }) => return None,
+            (Expected::Ok(None), Observed::Ok { .. }) => true,
+            (Expected::Ok(Some(want)), Observed::Ok { value }) => want == value,
+            (Expected::OneOf(values), Observed::Ok { value }) => values.contains(value),
+            (Expected::Errno(want), Observed::Errno { name, .. }) => want == name,
+            (Expected::Signal(want, code), Observed::Signal { signal, si_code }) => {
+                want == signal && code.is_none_or(|c| si_code.as_deref() == Some(c))
+            }
+            _ => false,
+        })
+    }
+}
+
+/// What the kernel did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    Ok {
+        value: Value,
+    },
+    Errno {
+        name: String,
+        call: String,
+    },
+    Signal {
+        signal: String,
+        si_code: Option<String>,
+    },
+    /// The probe child hung and was killed at the timeout.
+    TimedOut {
+        after_ms: u64,
+    },
+    /// The probe child ended another way (a panic, an exit code).
+    ChildFailed {
+        how: String,
+    },
+    /// The case could not run here (no stub for this CPU, no privilege).
+    NotRun {
+        reason: String,
+    },
+}
+
+impl Observed {
+    pub fn describe(&self) -> String {
+        match self {
+            Observed::Ok { value } if value.is_empty() => "ok".to_string(),
+            Observed::Ok { value } => format!("ok: {value}"),
+            Observed::Errno { name, call } => format!("errno {name} ({call})"),
+            Observed::Signal {
+                signal,
+                si_code: Some(code),
+            } => format!("signal {signal}/{code}"),
+            Observed::Signal { signal, .. } => format!("signal {signal}"),
+            Observed::TimedOut { after_ms } => format!("timeout after {after_ms} ms"),
+            Observed::ChildFailed { how } => format!("probe failed: {how}"),
+            Observed::NotRun { reason } => format!("not run: {reason}"),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Observed::Ok { .. } => "ok",
+            Observed::Errno { .. } => "errno",
+            Observed::Signal { .. } => "signal",
+            Observed::TimedOut { .. } => "timeout",
+            Observed::ChildFailed { .. } => "probe-failed",
+            Observed::NotRun { .. } => "not-run",
+        }
+    }
+}
+
+/// How the case's file is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    ReadOnly,
+    WriteOnly,
+    ReadWrite,
+    ReadWriteAppend,
+    WriteOnlyAppend,
+}
+
+impl OpenMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            OpenMode::ReadOnly => "O_RDONLY",
+            OpenMode::WriteOnly => "O_WRONLY",
+            OpenMode::ReadWrite => "O_RDWR",
+            OpenMode::ReadWriteAppend => "O_RDWR|O_APPEND",
+            OpenMode::WriteOnlyAppend => "O_WRONLY|O_APPEND",
+        }
+    }
+
+    fn open_options(self) -> std::fs::OpenOptions {
+        let mut options = std::fs::OpenOptions::new();
+        match self {
+            OpenMode::ReadOnly => options.read(true),
+            OpenMode::WriteOnly => options.write(true),
+            OpenMode::ReadWrite => options.read(true).write(true),
+            OpenMode::ReadWriteAppend => options.read(true).append(true),
+            OpenMode::WriteOnlyAppend => options.append(true),
+        };
+        options
+    }
+}
+
+/// Where the mapping's fd comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backing {
+    /// fd = -1.
+    None,
+    /// The case's own copy of the data file, opened so.
+    File(OpenMode),
+}
+
+/// The mmap call of a case, as data: it is both printed (the `setup` text
+/// of the table) and performed by [`Setup::map`].
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub backing: Backing,
+    pub len: usize,
+    pub prot: i32,
+    pub flags: i32,
+    /// How the flags are written in the table, when the bits alone cannot
+    /// say it (MAP_FILE is 0).
+    pub flags_text: Option<String>,
+    pub offset: i64,
+    /// How the address argument is chosen (`NULL`, or what the body does).
+    pub hint: String,
+}
+
+impl Setup {
+    pub fn file(mode: OpenMode, len: usize, prot: i32, flags: i32) -> Setup {
+        Setup {
+            backing: Backing::File(mode),
+            len,
+            prot,
+            flags,
+            flags_text: None,
+            offset: 0,
+            hint: "NULL".to_string(),
+        }
+    }
+
+    pub fn anonymous(len: usize, prot: i32, flags: i32) -> Setup {
+        Setup {
+            backing: Backing::None,
+            len,
+            prot,
+            flags: flags | libc::MAP_ANONYMOUS,
+            flags_text: None,
+            offset: 0,
+            hint: "NULL".to_string(),
+        }
+    }
+
+    pub fn offset(mut self, offset: i64) -> Setup {
+        self.offset = offset;
+        self
+    }
+
+    pub fn hint(mut self, hint: &str) -> Setup {
+        self.hint = hint.to_string();
+        self
+    }
+
+    pub fn flags_text(mut self, text: &str) -> Setup {
+        self.flags_text = Some(text.to_string());
+        self
+    }
+
+    /// `fd O_RDONLY on a 8292-byte file, len 4096, PROT_READ, MAP_SHARED, offset 0, addr NULL`.
+    pub fn describe(&self, file_len: usize) -> String {
+        let fd = match self.backing {
+            Backing::None => "fd -1".to_string(),
+            Backing::File(mode) => format!("fd {} on a {file_len}-byte file", mode.name()),
+        };
+        let flags = self
+            .flags_text
+            .clone()
+            .unwrap_or_else(|| flags_name(self.flags));
+        format!(
+            "{fd}, len {}, {}, {flags}, offset {}, addr {}",
+            self.len,
+            prot_name(self.prot),
+            self.offset,
+            self.hint
+        )
+    }
+
+    /// Opens the case's file as the setup says (no fd for anonymous).
+    pub fn open(&self, env: &CaseEnv) -> Result<Option<OwnedFd>, Failure> {
+        match self.backing {
+            Backing::None => Ok(None),
+            Backing::File(mode) => mode
+                .open_options()
+                .open(&env.file)
+                .map(|f| Some(OwnedFd::from(f)))
+                .map_err(|e| Failure {
+                    call: "open",
+                    errno: e.raw_os_error().unwrap_or(0),
+                }),
+        }
+    }
+
+    /// Opens and maps at `hint`; the fd stays open while the returned value lives.
+    pub fn map_at(
+        &self,
+        env: &CaseEnv,
+        hint: usize,
+    ) -> Result<(Mapping, Option<OwnedFd>), Failure> {
+        let fd = self.open(env)?;
+        let raw_fd = fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
+        let mapping = raw::map(hint, self.len, self.prot, self.flags, raw_fd, self.offset)?;
+        Ok((mapping, fd))
+    }
+
+    /// Opens and maps with the address NULL.
+    pub fn map(&self, env: &CaseEnv) -> Result<(Mapping, Option<OwnedFd>), Failure> {
+        self.map_at(env, 0)
+    }
+}
+
+/// `PROT_READ|PROT_WRITE`, or `PROT_NONE`.
+pub fn prot_name(prot: i32) -> String {
+    if prot == libc::PROT_NONE {
+        return "PROT_NONE".to_string();
+    }
+    let mut names = Vec::new();
+    for (bit, name) in [
+        (libc::PROT_READ, "PROT_READ"),
+        (libc::PROT_WRITE, "PROT_WRITE"),
+        (libc::PROT_EXEC, "PROT_EXEC"),
+    ] {
+        if prot & bit != 0 {
+            names.push(name.to_string());
+        }
+    }
+    let rest = prot & !(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
+    if rest != 0 {
+        names.push(format!("{rest:#x}"));
+    }
+    names.join("|")
+}
+
+/// `MAP_PRIVATE|MAP_ANONYMOUS`; the type field (low 4 bits) is named as a
+/// whole, so 0x3 reads `MAP_SHARED_VALIDATE` and 0 reads `no mapping type`.
+pub fn flags_name(flags: i32) -> String {
+    let mut names = vec![match flags & 0x0f {
+        0 => "no mapping type (0)".to_string(),
+        libc::MAP_SHARED => "MAP_SHARED".to_string(),
+        libc::MAP_PRIVATE => "MAP_PRIVATE".to_string(),
+        raw::MAP_SHARED_VALIDATE => "MAP_SHARED_VALIDATE".to_string(),
+        other => format!("type {other:#x}"),
+    }];
+    let mut rest = flags & !0x0f;
+    for (bit, name) in [
+        (libc::MAP_FIXED, "MAP_FIXED"),
+        (libc::MAP_ANONYMOUS, "MAP_ANONYMOUS"),
+        (libc::MAP_POPULATE, "MAP_POPULATE"),
+        (libc::MAP_HUGETLB, "MAP_HUGETLB"),
+        (raw::MAP_SYNC, "MAP_SYNC"),
+        (raw::MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"),
+    ] {
+        if rest & bit != 0 {
+            names.push(name.to_string());
+            rest &= !bit;
+        }
+    }
+    if rest != 0 {
+        names.push(format!("unknown bit {rest:#x}"));
+    }
+    names.join("|")
+}
+
+/// What a case's body gets in the probe child.
+#[derive(Debug, Clone)]
+pub struct CaseEnv {
+    pub page: usize,
+    /// This case's own fresh copy of the data file.
+    pub file: PathBuf,
+    /// The data file's bytes (the copy starts equal to them).
+    pub contents: Vec<u8>,
+}
+
+/// One row of the truth table.
+pub struct Case {
+    pub id: String,
+    pub group: &'static str,
+    pub setup: Setup,
+    /// What the body does after (or instead of) the setup's mmap.
+    pub action: String,
+    pub expected: Expected,
+    /// The documentation sentence(s) the expectation comes from.
+    pub source: &'static str,
+    /// A documentation sentence that allows another outcome than the strict
+    /// one (architecture-dependent access rights): a mismatch it covers is a
+    /// nuance, not a refutation.
+    pub documented_variation: Option<&'static str>,
+    /// Why the case is here or how to read it, for the student.
+    pub note: Option<&'static str>,
+    pub claims: &'static [&'static str],
+    /// Whether a mismatch here contradicts the claim itself (true), or only
+    /// the man page's wording of a corner (false: a nuance).
+    pub core: bool,
+    /// Set the append-only attribute (`chattr +a`) on the file before the
+    /// probe, clear it after.
+    pub append_only_file: bool,
+    /// Extra table columns for the figures (`prot`, `access`, ...).
+    pub labels: Vec<(&'static str, String)>,
+    pub body: Body,
+}
+
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case")
+            .field("id", &self.id)
+            .field("group", &self.group)
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Case {
+    // A case is these eight things; a builder would only rename them.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: impl Into<String>,
+        group: &'static str,
+        setup: Setup,
+        action: impl Into<String>,
+        expected: Expected,
+        source: &'static str,
+        claims: &'static [&'static str],
+        body: impl Fn(&Setup, &CaseEnv) -> Result<Value, Failure> + 'static,
+    ) -> Case {
+        Case {
+            id: id.into(),
+            group,
+            setup,
+            action: action.into(),
+            expected,
+            source,
+            documented_variation: None,
+            note: None,
+            claims,
+            core: true,
+            append_only_file: false,
+            labels: Vec::new(),
+            body: Box::new(body),
+        }
+    }
+
+    pub fn variation(mut self, sentence: &'static str) -> Case {
+        self.documented_variation = Some(sentence);
+        self
+    }
+
+    pub fn note(mut self, note: &'static str) -> Case {
+        self.note = Some(note);
+        self
+    }
+
+    /// A mismatch here is a nuance of the claim, not a refutation.
+    pub fn corner(mut self) -> Case {
+        self.core = false;
+        self
+    }
+
+    pub fn append_only(mut self) -> Case {
+        self.append_only_file = true;
+        self
+    }
+
+    /// Sets a figure column; a second call with the same name replaces it.
+    pub fn label(mut self, name: &'static str, value: impl Into<String>) -> Case {
+        self.labels.retain(|(n, _)| *n != name);
+        self.labels.push((name, value.into()));
+        self
+    }
+}
+
+/// `0x5c`.
+pub fn hex(byte: u8) -> String {
+    format!("{byte:#04x}")
+}
+
+pub fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}

@@ -1,0 +1,305 @@
+//! The unsafe corner of the experiment: raw mmap, mprotect, msync and munmap
+//! calls that report errno instead of hiding it, byte accesses that may fault
+//! on purpose, and the machine-code stub that an exec case calls. Everything
+//! here that can fault runs only inside a probe child
+//! (`mmlab_core::probe::run_in_child`), where a fault is the measurement.
+
+use std::os::fd::RawFd;
+
+/// Linux flag values that the libc crate does not define on every target.
+/// They are the same on x86_64 and aarch64 (`include/uapi/asm-generic/mman*.h`).
+pub const MAP_SHARED_VALIDATE: i32 = 0x03;
+pub const MAP_SYNC: i32 = 0x08_0000;
+pub const MAP_FIXED_NOREPLACE: i32 = 0x10_0000;
+/// `MAP_FILE` is 0 on Linux: giving it cannot change the flags word.
+pub const MAP_FILE: i32 = 0;
+/// A bit no Linux mmap flag uses (between MAP_FIXED_NOREPLACE and
+/// MAP_UNINITIALIZED), for the "unknown flag" cases.
+pub const MAP_UNKNOWN_BIT: i32 = 0x20_0000;
+
+/// `FS_IOC_GETFLAGS` / `FS_IOC_SETFLAGS` (`_IOR/_IOW('f', 1/2, long)` on a
+/// 64-bit target) and the append-only attribute (`chattr +a`).
+const FS_IOC_GETFLAGS: libc::c_ulong = 0x8008_6601;
+const FS_IOC_SETFLAGS: libc::c_ulong = 0x4008_6602;
+pub const FS_APPEND_FL: i32 = 0x20;
+
+/// A failed system call: which call and its errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub call: &'static str,
+    pub errno: i32,
+}
+
+impl Failure {
+    fn last(call: &'static str) -> Failure {
+        Failure {
+            call,
+            errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        }
+    }
+}
+
+/// The errno value that marks a case which could not run here; `call`
+/// holds the reason.
+pub const NOT_RUN_ERRNO: i32 = -1;
+
+pub fn not_run(reason: &'static str) -> Failure {
+    Failure {
+        call: reason,
+        errno: NOT_RUN_ERRNO,
+    }
+}
+
+/// `EACCES` for an errno value.
+pub fn errno_name(errno: i32) -> String {
+    format!("{:?}", nix::errno::Errno::from_raw(errno))
+}
+
+/// A mapping made by [`map`]: its address and length in bytes. Mappings of
+/// a probe child are never unmapped behind its back except by [`unmap`],
+/// which consumes the value.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Mapping {
+    addr: usize,
+    len: usize,
+}
+
+/// mmap(hint, len, prot, flags, fd, offset), the errno kept on failure.
+pub fn map(
+    hint: usize,
+    len: usize,
+    prot: i32,
+    flags: i32,
+    fd: RawFd,
+    offset: i64,
+) -> Result<Mapping, Failure> {
+    // SAFETY: without MAP_FIXED the kernel never places a mapping over an
+    // existing one. With MAP_FIXED the cases pass only ranges the probe
+    // child mapped itself just before and never reached through a Rust
+    // reference (that replacement is what the case measures).
+    let addr = unsafe { libc::mmap(hint as *mut libc::c_void, len, prot, flags, fd, offset) };
+    if addr == libc::MAP_FAILED {
+        return Err(Failure::last("mmap"));
+    }
+    Ok(Mapping {
+        addr: addr as usize,
+        len,
+    })
+}
+
+/// munmap of a whole mapping.
+pub fn unmap(mapping: Mapping) -> Result<(), Failure> {
+    unmap_range(mapping.addr, mapping.len)
+}
+
+/// munmap of any range (the kernel checks it).
+pub fn unmap_range(addr: usize, len: usize) -> Result<(), Failure> {
+    // SAFETY: the range holds no Rust object: only mappings made by `map`.
+    let rc = unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+    if rc != 0 {
+        return Err(Failure::last("munmap"));
+    }
+    Ok(())
+}
+
+/// mprotect of any range (the kernel checks alignment and that it is mapped).
+pub fn protect(addr: usize, len: usize, prot: i32) -> Result<(), Failure> {
+    // SAFETY: changing protections cannot break Rust's invariants for ranges
+    // that hold only mappings made by `map`; a later access that faults is
+    // what the probe child is there to observe.
+    let rc = unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot) };
+    if rc != 0 {
+        return Err(Failure::last("mprotect"));
+    }
+    Ok(())
+}
+
+/// msync(MS_SYNC) of a whole mapping.
+pub fn sync(mapping: &Mapping) -> Result<(), Failure> {
+    // SAFETY: msync only reads the range's page tables.
+    let rc = unsafe {
+        libc::msync(
+            mapping.addr as *mut libc::c_void,
+            mapping.len,
+            libc::MS_SYNC,
+        )
+    };
+    if rc != 0 {
+        return Err(Failure::last("msync"));
+    }
+    Ok(())
+}
+
+impl Mapping {
+    pub fn addr(&self) -> usize {
+        self.addr
+    }
+
+    pub fn length(&self) -> usize {
+        self.len
+    }
+
+    /// The address of byte `offset`, which must lie in the mapping's pages.
+    pub fn at(&self, offset: usize) -> usize {
+        assert!(
+            offset < self.len.next_multiple_of(page_size()),
+            "offset {offset} outside a mapping of {} bytes",
+            self.len
+        );
+        self.addr + offset
+    }
+
+    /// Reads one byte. It may fault (SIGSEGV, SIGBUS): that ends the probe
+    /// child, and the fault is the case's observation.
+    pub fn read(&self, offset: usize) -> u8 {
+        let addr = self.at(offset);
+        // SAFETY: `addr` lies inside a range this process mapped and still
+        // maps (checked by `at`); the read is volatile so it really happens,
+        // and a protection fault ends the probe child instead of returning.
+        unsafe { std::ptr::read_volatile(addr as *const u8) }
+    }
+
+    /// Writes one byte; may fault like [`Mapping::read`].
+    pub fn write(&self, offset: usize, value: u8) {
+        let addr = self.at(offset);
+        // SAFETY: as in `read`; no Rust reference points into the mapping.
+        unsafe { std::ptr::write_volatile(addr as *mut u8, value) }
+    }
+
+    /// Copies the mapping's first `n` bytes out (faults like `read`).
+    pub fn bytes(&self, n: usize) -> Vec<u8> {
+        (0..n).map(|i| self.read(i)).collect()
+    }
+
+    /// Calls the code at `offset` as `extern "C" fn() -> u32`.
+    ///
+    /// # Safety
+    /// The bytes at `offset` must be [`STUB`] (or the call must fault before
+    /// running anything: a page without execute permission).
+    pub unsafe fn call(&self, offset: usize) -> u32 {
+        let addr = self.at(offset);
+        // SAFETY: the caller guarantees the bytes are STUB, a complete
+        // function that follows the C calling convention and touches no
+        // memory; a page that may not be executed faults on the call.
+        unsafe {
+            let function: extern "C" fn() -> u32 = std::mem::transmute(addr as *const ());
+            function()
+        }
+    }
+}
+
+/// Reads a byte at an address that may no longer be mapped (after munmap).
+///
+/// # Safety
+/// Only for a probe child whose point is to fault: `addr` must hold no Rust
+/// object, so that if something else got mapped there, nothing breaks.
+pub unsafe fn read_raw(addr: usize) -> u8 {
+    // SAFETY: see the function's contract.
+    unsafe { std::ptr::read_volatile(addr as *const u8) }
+}
+
+/// The value the stub returns.
+pub const STUB_RETURN: u32 = 42;
+
+/// `mov eax, 42; ret`.
+#[cfg(target_arch = "x86_64")]
+pub const STUB: Option<&[u8]> = Some(&[0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3]);
+
+/// `mov w0, #42; ret` (0x52800540, 0xD65F03C0, little-endian).
+#[cfg(target_arch = "aarch64")]
+pub const STUB: Option<&[u8]> = Some(&[0x40, 0x05, 0x80, 0x52, 0xC0, 0x03, 0x5F, 0xD6]);
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const STUB: Option<&[u8]> = None;
+
+pub fn page_size() -> usize {
+    mmlab_core::fingerprint::page_size()
+}
+
+/// The pathname column of the /proc/self/maps line that holds `addr`:
+/// `Some("")` for a blank one, `None` when no line holds it.
+pub fn maps_pathname(addr: usize) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/maps").ok()?;
+    for line in text.lines() {
+        let mut fields = line.splitn(6, ' ');
+        let range = fields.next()?;
+        let (start, end) = range.split_once('-')?;
+        let start = usize::from_str_radix(start, 16).ok()?;
+        let end = usize::from_str_radix(end, 16).ok()?;
+        if (start..end).contains(&addr) {
+            let rest = fields.nth(4).unwrap_or("");
+            return Some(rest.trim().to_string());
+        }
+    }
+    None
+}
+
+/// Minor faults of this process so far (getrusage).
+pub fn minor_faults() -> u64 {
+    mmlab_core::pages::Rusage::now(false).n_minor_faults
+}
+
+/// Minor faults taken while `touch` runs on `measured`, after the same
+/// `touch` ran once on `warm_up`. In a freshly forked child the code pages
+/// and stack pages are not yet in its page tables (fork copies no PTEs of
+/// file-backed text, and stack pages are copy-on-write), so their first use
+/// faults too; the warm-up run takes those faults, so the count is the
+/// mapping's own.
+pub fn faults_during(touch: impl Fn(&Mapping), warm_up: &Mapping, measured: &Mapping) -> u64 {
+    touch(warm_up);
+    std::hint::black_box(minor_faults());
+    let before = minor_faults();
+    touch(measured);
+    minor_faults() - before
+}
+
+/// Sets or clears the append-only attribute (`chattr +a`) of an open file.
+/// Needs CAP_LINUX_IMMUTABLE and a filesystem with inode flags (ext4, xfs).
+pub fn set_append_only(fd: RawFd, on: bool) -> std::io::Result<()> {
+    let mut flags: libc::c_int = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one int to the pointer given.
+    if unsafe { libc::ioctl(fd, FS_IOC_GETFLAGS, &mut flags) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    flags = if on {
+        flags | FS_APPEND_FL
+    } else {
+        flags & !FS_APPEND_FL
+    };
+    // SAFETY: FS_IOC_SETFLAGS reads one int from the pointer given.
+    if unsafe { libc::ioctl(fd, FS_IOC_SETFLAGS, &flags) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Forks a child that runs `child` and `_exit`s with its return value (a
+/// byte), and waits for it; returns the exit code, or an error naming how it
+/// ended. Used inside probe children to get "another process".
+pub fn in_forked_child(child: impl FnOnce() -> u8) -> Result<u8, Failure> {
+    // SAFETY: the probe child calling this is single-threaded; the new child
+    // runs `child` and `_exit`s without returning into the caller's frames.
+    match unsafe { libc::fork() } {
+        -1 => Err(Failure::last("fork")),
+        0 => {
+            let code = child();
+            // SAFETY: ends the grandchild at once, running no destructors.
+            unsafe { libc::_exit(i32::from(code)) }
+        }
+        pid => {
+            let mut status = 0;
+            // SAFETY: waiting for our own child with a valid status pointer.
+            if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+                return Err(Failure::last("waitpid"));
+            }
+            if libc::WIFEXITED(status) {
+                Ok(libc::WEXITSTATUS(status) as u8)
+            } else {
+                Err(Failure {
+                    call: "forked child (killed by a signal)",
+                    errno: 0,
+                })
+            }
+        }
+    }
+}
