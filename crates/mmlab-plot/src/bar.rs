@@ -1,0 +1,262 @@
+//! Bar figures: one group per x category, one bar per series (per run in a
+//! comparison, the second run's bars light with an outline); the median of
+//! repeated rows with a p5-p95 whisker. A value this machine could not
+//! measure is a cross at the foot of its slot, never a bar of height zero.
+
+use std::path::Path;
+
+use mmlab_core::FigureSpec;
+use serde_json::Value;
+
+use crate::data;
+use crate::figure::{
+    Drawn, SeriesData, Source, Unusable, collect_series, legend_below, look, series_legend,
+    subtitle,
+};
+use crate::frame::{Heading, LABEL_SIZE, LegendItem, MARGIN, WIDTH};
+use crate::line::{PLOT_HEIGHT, PlotBox};
+use crate::palette::Palette;
+use crate::scale::{Scale, TickFormat};
+use crate::scene::{Anchor, Rgb, Scene, text_width, wrap};
+
+const CATEGORY_SIZE: f64 = 14.0;
+const CATEGORY_LINE: i32 = 18;
+const VALUE_SIZE: f64 = 12.0;
+
+/// Draws a bar figure of `sources` (several: side by side in each group)
+/// into `<stem>.svg` and `<stem>.png`.
+pub fn bar(
+    spec: &FigureSpec,
+    sources: &[Source],
+    palette: &Palette,
+    stem: &Path,
+) -> Result<Drawn, Unusable> {
+    let mut notes = Vec::new();
+    let series = collect_series(spec, sources, &mut notes)?;
+
+    let mut categories: Vec<(Value, String)> = Vec::new();
+    for s in &series {
+        for (x, _) in &s.cells {
+            let text = data::label(&spec.x.field, x);
+            if !categories.iter().any(|(_, t)| *t == text) {
+                categories.push((x.clone(), text));
+            }
+        }
+    }
+    let mut ys = Vec::new();
+    for s in &series {
+        for (_, cell) in &s.cells {
+            if let Some(median) = cell.median() {
+                ys.push(median);
+                if let Some((low, high)) = cell.whisker() {
+                    ys.extend([low, high]);
+                }
+            }
+        }
+    }
+    ys.extend(spec.reference_lines.iter().map(|r| r.value));
+    let format = TickFormat::for_field(&spec.y.field);
+    let mut y_scale = Scale::new(&ys, spec.y.log, format, true);
+
+    let mut items = series_legend(spec, &series, sources, palette, true, &mut notes);
+    let heading = Heading::new(&spec.title, &subtitle(spec, sources), WIDTH);
+    let plot = PlotBox::new(&heading, &y_scale, PLOT_HEIGHT);
+    y_scale.place(plot.bottom, plot.top);
+
+    let n_categories = categories.len().max(1) as i32;
+    let slot = (plot.right - plot.left) / n_categories;
+    let category_lines: Vec<Vec<String>> = categories
+        .iter()
+        .map(|(_, text)| shorten_lines(wrap(text, CATEGORY_SIZE, slot - 6), 3, slot - 6))
+        .collect();
+    let label_rows = category_lines.iter().map(Vec::len).max().unwrap_or(1) as i32;
+    let x_label_y = plot.bottom + 10 + label_rows * CATEGORY_LINE + 8;
+
+    let any_partly_missing = series
+        .iter()
+        .any(|s| s.n_values > 0 && s.cells.iter().any(|(_, c)| c.values.is_empty()));
+    if any_partly_missing {
+        items.push(LegendItem::Note {
+            text: "× at the foot of a slot: no value there (not measured on this machine)"
+                .to_string(),
+        });
+    }
+    let legend = legend_below(&items);
+    let legend_top = x_label_y + 34;
+    let height = legend_top + legend.height + MARGIN;
+    let mut scene = Scene::new(WIDTH as u32, height as u32);
+    heading.draw(&mut scene);
+    let dummy_x = Scale::new(&[], false, TickFormat::Number, false);
+    plot.draw_axes(
+        &mut scene,
+        &dummy_x,
+        &y_scale,
+        &spec.x.label,
+        &spec.y.label,
+        None,
+    );
+    scene.text(
+        &spec.x.label,
+        (plot.left + plot.right) / 2,
+        x_label_y,
+        LABEL_SIZE,
+        Rgb::TEXT,
+        Anchor::TopCenter,
+    );
+
+    let n_bars = categories
+        .iter()
+        .map(|(key, _)| {
+            let text = data::label(&spec.x.field, key);
+            series
+                .iter()
+                .filter(|s| {
+                    s.cells
+                        .iter()
+                        .any(|(k, _)| data::label(&spec.x.field, k) == text)
+                })
+                .count()
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1) as i32;
+    let bar_width = ((slot as f64 * 0.8) / n_bars as f64).clamp(3.0, 90.0) as i32;
+    let base = y_scale.base_pixel();
+    let mut n_off_log = 0;
+    for (c, ((key, _), lines)) in categories.iter().zip(&category_lines).enumerate() {
+        let slot_left = plot.left + c as i32 * slot;
+        let same_category =
+            |k: &Value| data::label(&spec.x.field, k) == data::label(&spec.x.field, key);
+        for (i, line) in lines.iter().enumerate() {
+            scene.text(
+                line,
+                slot_left + slot / 2,
+                plot.bottom + 10 + i as i32 * CATEGORY_LINE,
+                CATEGORY_SIZE,
+                Rgb::TEXT,
+                Anchor::TopCenter,
+            );
+        }
+        // Only the series with a row in this category take a place in its
+        // group; a row whose value is null is a cross, no row is nothing.
+        let present: Vec<&SeriesData> = series
+            .iter()
+            .filter(|s| s.cells.iter().any(|(k, _)| same_category(k)))
+            .collect();
+        let group_left = slot_left + (slot - present.len() as i32 * bar_width) / 2;
+        for (b, s) in present.into_iter().enumerate() {
+            let look = look(s, &series, palette);
+            let x0 = group_left + b as i32 * bar_width;
+            let x1 = x0 + bar_width - if bar_width > 6 { 2 } else { 0 };
+            let middle = (x0 + x1) / 2;
+            let cell = s
+                .cells
+                .iter()
+                .find(|(k, _)| same_category(k))
+                .map(|(_, cell)| cell);
+            let Some(median) = cell.and_then(|c| c.median()) else {
+                // Nothing measured here: a cross, not a bar of zero.
+                let y = base - 8;
+                scene.line(
+                    vec![(middle - 5, y - 5), (middle + 5, y + 5)],
+                    look.colour,
+                    2,
+                );
+                scene.line(
+                    vec![(middle - 5, y + 5), (middle + 5, y - 5)],
+                    look.colour,
+                    2,
+                );
+                continue;
+            };
+            if !y_scale.can_show(median) {
+                n_off_log += 1;
+                continue;
+            }
+            let top = y_scale.pixel(median);
+            if look.second_run {
+                scene.rect(x0, top, x1, base, look.colour.tint(0.6));
+                scene.outline(x0, top, x1, base, look.colour, 2);
+            } else {
+                scene.rect(x0, top, x1, base, look.colour);
+            }
+            let mut label_bottom = top - 3;
+            if let Some((low, high)) = cell.and_then(|c| c.whisker())
+                && y_scale.can_show(low)
+                && y_scale.can_show(high)
+            {
+                let (y_low, y_high) = (y_scale.pixel(low), y_scale.pixel(high));
+                if (y_low - y_high).abs() > 2 {
+                    let cap = (bar_width / 4).clamp(2, 6);
+                    scene.line(vec![(middle, y_low), (middle, y_high)], Rgb::TEXT, 1);
+                    scene.line(
+                        vec![(middle - cap, y_high), (middle + cap, y_high)],
+                        Rgb::TEXT,
+                        1,
+                    );
+                    scene.line(
+                        vec![(middle - cap, y_low), (middle + cap, y_low)],
+                        Rgb::TEXT,
+                        1,
+                    );
+                }
+                label_bottom = label_bottom.min(y_high - 3);
+            }
+            let text = format.format(median);
+            if text_width(&text, VALUE_SIZE) + 2 <= bar_width + 6
+                && label_bottom - 14 > plot.top - 14
+            {
+                scene.text(
+                    &text,
+                    middle,
+                    label_bottom,
+                    VALUE_SIZE,
+                    Rgb::TEXT,
+                    Anchor::BottomCenter,
+                );
+            }
+        }
+    }
+    for reference in &spec.reference_lines {
+        if y_scale.can_show(reference.value) {
+            let y = y_scale.pixel(reference.value);
+            scene.dashed(vec![(plot.left, y), (plot.right, y)], Rgb::AXIS, 2);
+        }
+    }
+    if n_off_log > 0 {
+        notes.push(format!(
+            "{n_off_log} bar(s) at or below zero cannot be drawn on the log scale"
+        ));
+    }
+    if series.iter().all(|s| s.n_values == 0) {
+        plot.empty_message(
+            &mut scene,
+            &series
+                .first()
+                .map(|s| s.missing_reason.clone())
+                .unwrap_or_default(),
+        );
+    }
+    legend.draw(&mut scene, MARGIN, legend_top);
+    let (svg, png) = scene.write(stem)?;
+    Ok(Drawn {
+        svg,
+        png,
+        notes,
+        problem: None,
+    })
+}
+
+/// At most `max` lines, the last ending in an ellipsis when text was cut.
+pub fn shorten_lines(mut lines: Vec<String>, max: usize, width: i32) -> Vec<String> {
+    if lines.len() <= max {
+        return lines;
+    }
+    lines.truncate(max);
+    let last = lines.last_mut().expect("max > 0");
+    *last = crate::scene::ellipsize(&format!("{last}…"), CATEGORY_SIZE, width);
+    if !last.ends_with('…') {
+        last.push('…');
+    }
+    lines
+}

@@ -1,0 +1,264 @@
+//! Line figures: y against a numeric x, one line per series; repeated rows
+//! at the same (series, x) are drawn as their median with a p5-p95 whisker.
+
+use std::path::Path;
+
+use mmlab_core::FigureSpec;
+
+use crate::data;
+use crate::figure::{
+    Drawn, Source, Unusable, collect_series, legend_below, look, series_legend, subtitle,
+};
+use crate::frame::{Heading, LABEL_SIZE, MARGIN, TICK_SIZE, WIDTH};
+use crate::palette::Palette;
+use crate::scale::{Scale, TickFormat};
+use crate::scene::{Anchor, Rgb, Scene, ellipsize, text_width, wrap};
+
+pub const PLOT_HEIGHT: i32 = 400;
+
+/// Draws a line figure of `sources` (several: overlaid, the second dashed)
+/// into `<stem>.svg` and `<stem>.png`.
+pub fn line(
+    spec: &FigureSpec,
+    sources: &[Source],
+    palette: &Palette,
+    stem: &Path,
+) -> Result<Drawn, Unusable> {
+    let mut notes = Vec::new();
+    let series = collect_series(spec, sources, &mut notes)?;
+
+    let mut n_not_numeric_x = 0;
+    let mut n_off_log = 0;
+    let mut xs = Vec::new();
+    let mut ys = Vec::new();
+    for s in &series {
+        for (x, cell) in &s.cells {
+            let Some(x) = data::number(x) else {
+                n_not_numeric_x += 1;
+                continue;
+            };
+            xs.push(x);
+            if let Some(median) = cell.median() {
+                ys.push(median);
+                if let Some((low, high)) = cell.whisker() {
+                    ys.extend([low, high]);
+                }
+            }
+        }
+    }
+    ys.extend(spec.reference_lines.iter().map(|r| r.value));
+    let mut x_scale = Scale::new(&xs, spec.x.log, TickFormat::for_field(&spec.x.field), false);
+    let mut y_scale = Scale::new(&ys, spec.y.log, TickFormat::for_field(&spec.y.field), true);
+    if n_not_numeric_x > 0 {
+        notes.push(format!(
+            "{n_not_numeric_x} point(s) whose `{}` is not a number are left out",
+            spec.x.field
+        ));
+    }
+
+    let items = series_legend(spec, &series, sources, palette, false, &mut notes);
+    let heading = Heading::new(&spec.title, &subtitle(spec, sources), WIDTH);
+    let legend = legend_below(&items);
+    let plot = PlotBox::new(&heading, &y_scale, PLOT_HEIGHT);
+    x_scale.place(plot.left, plot.right);
+    y_scale.place(plot.bottom, plot.top);
+    let height = plot.bottom + 66 + legend.height + MARGIN;
+    let mut scene = Scene::new(WIDTH as u32, height as u32);
+    heading.draw(&mut scene);
+    plot.draw_axes(
+        &mut scene,
+        &x_scale,
+        &y_scale,
+        &spec.x.label,
+        &spec.y.label,
+        Some(36),
+    );
+
+    for reference in &spec.reference_lines {
+        if y_scale.can_show(reference.value) {
+            let y = y_scale.pixel(reference.value);
+            scene.dashed(vec![(plot.left, y), (plot.right, y)], Rgb::AXIS, 2);
+        }
+    }
+    for s in series.iter().filter(|s| s.n_values > 0) {
+        let look = look(s, &series, palette);
+        let mut points: Vec<(f64, f64, Option<(f64, f64)>)> = s
+            .cells
+            .iter()
+            .filter_map(|(x, cell)| Some((data::number(x)?, cell.median()?, cell.whisker())))
+            .collect();
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let shown: Vec<_> = points
+            .iter()
+            .filter(|(x, y, _)| x_scale.can_show(*x) && y_scale.can_show(*y))
+            .collect();
+        n_off_log += points.len() - shown.len();
+        let pixels: Vec<(i32, i32)> = shown
+            .iter()
+            .map(|(x, y, _)| (x_scale.pixel(*x), y_scale.pixel(*y)))
+            .collect();
+        if pixels.len() > 1 {
+            if look.second_run {
+                scene.dashed(pixels.clone(), look.colour, 2);
+            } else {
+                scene.line(pixels.clone(), look.colour, 2);
+            }
+        }
+        for ((x, _, whisker), (px, py)) in shown.iter().zip(&pixels) {
+            if let Some((low, high)) = whisker {
+                let _ = x;
+                let (y_low, y_high) = (y_scale.pixel(*low), y_scale.pixel(*high));
+                if (y_low - y_high).abs() > 2 {
+                    scene.line(vec![(*px, y_low), (*px, y_high)], look.colour, 1);
+                    scene.line(vec![(px - 4, y_low), (px + 4, y_low)], look.colour, 1);
+                    scene.line(vec![(px - 4, y_high), (px + 4, y_high)], look.colour, 1);
+                }
+            }
+            scene.marker(*px, *py, look.marker, look.colour, !look.second_run);
+        }
+    }
+    if n_off_log > 0 {
+        notes.push(format!(
+            "{n_off_log} point(s) at or below zero cannot be drawn on the log scale"
+        ));
+    }
+    if series.iter().all(|s| s.n_values == 0) {
+        plot.empty_message(
+            &mut scene,
+            &series
+                .first()
+                .map(|s| s.missing_reason.clone())
+                .unwrap_or_default(),
+        );
+    }
+    legend.draw(&mut scene, MARGIN, plot.bottom + 66);
+    let (svg, png) = scene.write(stem)?;
+    Ok(Drawn {
+        svg,
+        png,
+        notes,
+        problem: None,
+    })
+}
+
+/// The plot rectangle of a line or bar figure, under its heading, with room
+/// on the left for the y tick labels and the y-axis label.
+#[derive(Debug, Clone, Copy)]
+pub struct PlotBox {
+    pub left: i32,
+    pub right: i32,
+    pub top: i32,
+    pub bottom: i32,
+}
+
+impl PlotBox {
+    pub fn new(heading: &Heading, y_scale: &Scale, height: i32) -> PlotBox {
+        let tick_width = y_scale
+            .ticks()
+            .iter()
+            .map(|(_, label)| text_width(label, TICK_SIZE))
+            .max()
+            .unwrap_or(20);
+        let top = heading.height() + 12;
+        PlotBox {
+            left: MARGIN + 30 + tick_width + 10,
+            right: WIDTH - MARGIN - 16,
+            top,
+            bottom: top + height,
+        }
+    }
+
+    /// Grid lines, axes, ticks and labels. `x_ticks`: for a numeric x, the
+    /// offset below the plot of the x-axis label (ticks above it); `None`
+    /// for categories, which draw their own labels.
+    pub fn draw_axes(
+        &self,
+        scene: &mut Scene,
+        x_scale: &Scale,
+        y_scale: &Scale,
+        x_label: &str,
+        y_label: &str,
+        x_ticks: Option<i32>,
+    ) {
+        for (y, label) in y_scale.ticks() {
+            scene.line(vec![(self.left, y), (self.right, y)], Rgb::GRID, 1);
+            scene.line(vec![(self.left - 5, y), (self.left, y)], Rgb::AXIS, 1);
+            scene.text(
+                &label,
+                self.left - 8,
+                y,
+                TICK_SIZE,
+                Rgb::TEXT,
+                Anchor::MiddleRight,
+            );
+        }
+        if x_ticks.is_some() {
+            let mut last_right = i32::MIN;
+            for (x, label) in x_scale.ticks() {
+                scene.line(vec![(x, self.top), (x, self.bottom)], Rgb::GRID, 1);
+                scene.line(vec![(x, self.bottom), (x, self.bottom + 5)], Rgb::AXIS, 1);
+                // Leave out a label that would touch the previous one.
+                let half = text_width(&label, TICK_SIZE) / 2;
+                if x - half > last_right + 8 {
+                    scene.text(
+                        &label,
+                        x,
+                        self.bottom + 9,
+                        TICK_SIZE,
+                        Rgb::TEXT,
+                        Anchor::TopCenter,
+                    );
+                    last_right = x + half;
+                }
+            }
+        }
+        scene.line(
+            vec![
+                (self.left, self.top),
+                (self.left, self.bottom),
+                (self.right, self.bottom),
+            ],
+            Rgb::AXIS,
+            1,
+        );
+        if let Some(offset) = x_ticks {
+            scene.text(
+                x_label,
+                (self.left + self.right) / 2,
+                self.bottom + offset,
+                LABEL_SIZE,
+                Rgb::TEXT,
+                Anchor::TopCenter,
+            );
+        }
+        let y_label = fit_vertical_label(y_label, self.bottom - self.top);
+        scene.vertical_text(
+            &y_label,
+            MARGIN + 10,
+            (self.top + self.bottom) / 2,
+            LABEL_SIZE,
+            Rgb::TEXT,
+        );
+    }
+
+    /// Says in the middle of the plot that nothing in it was measured.
+    pub fn empty_message(&self, scene: &mut Scene, reason: &str) {
+        let lines = wrap(reason, LABEL_SIZE, self.right - self.left - 40);
+        let middle = (self.top + self.bottom) / 2 - lines.len() as i32 * 12;
+        for (i, line) in lines.iter().enumerate() {
+            scene.text(
+                line,
+                (self.left + self.right) / 2,
+                middle + i as i32 * 24,
+                LABEL_SIZE,
+                Rgb::MUTED,
+                Anchor::MiddleCenter,
+            );
+        }
+    }
+}
+
+/// A y-axis label shortened with an ellipsis if it is longer than the axis.
+fn fit_vertical_label(label: &str, length: i32) -> String {
+    ellipsize(label, LABEL_SIZE, length)
+}

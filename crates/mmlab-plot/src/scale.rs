@@ -1,0 +1,348 @@
+//! Numeric axes: value to pixel, tick positions and tick labels. Log axes
+//! are drawn in powers of ten, or in powers of two for sizes in bytes (a
+//! field whose name ends in `_bytes`), whose ticks read `4 KiB`, `1 MiB`.
+
+/// How tick labels are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TickFormat {
+    /// 12, 0.5, 12.5k, 3M
+    Number,
+    /// 4 KiB, 64 MiB (binary units)
+    Bytes,
+}
+
+impl TickFormat {
+    /// Bytes for a field whose name says so, numbers otherwise.
+    pub fn for_field(field: &str) -> TickFormat {
+        if field.ends_with("_bytes") || field == "bytes" {
+            TickFormat::Bytes
+        } else {
+            TickFormat::Number
+        }
+    }
+
+    pub fn format(self, value: f64) -> String {
+        match self {
+            TickFormat::Bytes if value >= 1.0 && value.fract() == 0.0 => {
+                mmlab_core::format_size(value as u64)
+            }
+            _ => format_number(value),
+        }
+    }
+}
+
+/// A number as a person reads it on an axis: at most three significant
+/// digits, k/M/G/T from ten thousand up.
+pub fn format_number(value: f64) -> String {
+    if value == 0.0 {
+        return "0".to_string();
+    }
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let magnitude = value.abs();
+    for (suffix, unit) in [("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)] {
+        if magnitude >= unit * 10.0 || (magnitude >= unit && unit > 1e3) {
+            return format!("{}{suffix}", significant(value / unit));
+        }
+    }
+    significant(value)
+}
+
+/// Up to three significant digits, no trailing zeros, no exponent.
+fn significant(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 100.0 {
+        return format!("{}", value.round() as i64);
+    }
+    let decimals = if magnitude >= 10.0 {
+        1
+    } else if magnitude >= 1.0 {
+        2
+    } else {
+        // 0.0123 -> 4 decimals: three significant digits.
+        (2 - magnitude.log10().floor() as i32).clamp(2, 12) as usize
+    };
+    let text = format!("{value:.decimals$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    if text == "-0" { "0".to_string() } else { text }
+}
+
+/// A numeric axis mapped onto a pixel interval.
+#[derive(Debug, Clone)]
+pub struct Scale {
+    /// Axis bounds, in axis units (log10 or log2 of the value for a log axis).
+    low: f64,
+    high: f64,
+    log_base: Option<f64>,
+    pixel_from: f64,
+    pixel_to: f64,
+    pub format: TickFormat,
+    ticks: Vec<f64>,
+}
+
+impl Scale {
+    /// A scale covering `values` (the non-finite ones and, on a log axis,
+    /// the ones not above zero ignored). `from_zero`: a linear axis of
+    /// values that are all positive starts at 0 (bars must).
+    pub fn new(values: &[f64], log: bool, format: TickFormat, from_zero: bool) -> Scale {
+        let usable: Vec<f64> = values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite() && (!log || *v > 0.0))
+            .collect();
+        let (min, max) = if usable.is_empty() {
+            if log { (1.0, 10.0) } else { (0.0, 1.0) }
+        } else {
+            (
+                usable.iter().copied().fold(f64::INFINITY, f64::min),
+                usable.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            )
+        };
+        if log {
+            Scale::log(min, max, format)
+        } else {
+            Scale::linear(min, max, format, from_zero)
+        }
+    }
+
+    fn linear(min: f64, max: f64, format: TickFormat, from_zero: bool) -> Scale {
+        let (mut min, mut max) = (min, max);
+        if from_zero && min > 0.0 {
+            min = 0.0;
+        }
+        if from_zero && max < 0.0 {
+            max = 0.0;
+        }
+        if min == max {
+            let pad = if min == 0.0 { 1.0 } else { min.abs() * 0.1 };
+            min -= pad;
+            max += pad;
+            if from_zero && min < 0.0 && max > 0.0 && max - pad >= 0.0 {
+                min = 0.0;
+            }
+        }
+        let step = nice_step((max - min) / 6.0, format);
+        let low = (min / step).floor() * step;
+        let high = (max / step).ceil() * step;
+        let count = ((high - low) / step).round() as i64;
+        let ticks = (0..=count).map(|i| low + i as f64 * step).collect();
+        Scale {
+            low,
+            high,
+            log_base: None,
+            pixel_from: 0.0,
+            pixel_to: 1.0,
+            format,
+            ticks,
+        }
+    }
+
+    fn log(min: f64, max: f64, format: TickFormat) -> Scale {
+        let base: f64 = if format == TickFormat::Bytes {
+            2.0
+        } else {
+            10.0
+        };
+        let mut low = min.log(base).floor();
+        let mut high = max.log(base).ceil();
+        if low == high {
+            low -= 1.0;
+            high += 1.0;
+        }
+        let span = high - low;
+        let mut ticks: Vec<f64> = Vec::new();
+        if base == 10.0 && span <= 2.0 {
+            // Few decades: 1, 2, 5 in each.
+            let mut decade = low;
+            while decade <= high {
+                for factor in [1.0f64, 2.0, 5.0] {
+                    let tick = decade + factor.log10();
+                    if tick <= high + 1e-9 {
+                        ticks.push(tick);
+                    }
+                }
+                decade += 1.0;
+            }
+        } else {
+            // At most about eight ticks; for bytes, steps that land on
+            // readable sizes (every 1, 2, 5 or 10 powers of two).
+            let step = [1.0, 2.0, 3.0, 5.0, 10.0]
+                .into_iter()
+                .find(|s| span / s <= 8.0)
+                .unwrap_or((span / 8.0).ceil());
+            let first = (low / step).ceil() * step;
+            let mut tick = first;
+            while tick <= high + 1e-9 {
+                ticks.push(tick);
+                tick += step;
+            }
+        }
+        Scale {
+            low,
+            high,
+            log_base: Some(base),
+            pixel_from: 0.0,
+            pixel_to: 1.0,
+            format,
+            ticks,
+        }
+    }
+
+    /// Maps the axis onto pixels: `from` is where the low end is drawn.
+    pub fn place(&mut self, from: i32, to: i32) {
+        self.pixel_from = from as f64;
+        self.pixel_to = to as f64;
+    }
+
+    pub fn is_log(&self) -> bool {
+        self.log_base.is_some()
+    }
+
+    /// Whether `value` can be drawn on this axis at all (log: above zero).
+    pub fn can_show(&self, value: f64) -> bool {
+        value.is_finite() && (self.log_base.is_none() || value > 0.0)
+    }
+
+    fn to_axis(&self, value: f64) -> f64 {
+        match self.log_base {
+            Some(base) => value.log(base),
+            None => value,
+        }
+    }
+
+    /// The pixel of `value`, clamped to the axis (a value off the axis is
+    /// drawn at its end, never outside the plot).
+    pub fn pixel(&self, value: f64) -> i32 {
+        let axis = if self.can_show(value) {
+            self.to_axis(value)
+        } else {
+            self.low
+        };
+        let t = ((axis - self.low) / (self.high - self.low)).clamp(-0.02, 1.02);
+        (self.pixel_from + t * (self.pixel_to - self.pixel_from)).round() as i32
+    }
+
+    /// The pixel of the axis's low end (where bars start).
+    pub fn base_pixel(&self) -> i32 {
+        self.pixel_from.round() as i32
+    }
+
+    /// Tick positions (pixels) and labels.
+    pub fn ticks(&self) -> Vec<(i32, String)> {
+        self.ticks
+            .iter()
+            .map(|&tick| {
+                let value = match self.log_base {
+                    Some(base) => base.powf(tick),
+                    None => tick,
+                };
+                let value = if self.log_base.is_some() {
+                    // 10^2 computed as 99.99999: round to the nearest
+                    // representable tick value.
+                    let rounded = value.round();
+                    if (rounded - value).abs() < 1e-6 * value.max(1.0) {
+                        rounded
+                    } else {
+                        value
+                    }
+                } else {
+                    value
+                };
+                let t = (tick - self.low) / (self.high - self.low);
+                let pixel =
+                    (self.pixel_from + t * (self.pixel_to - self.pixel_from)).round() as i32;
+                (pixel, self.format.format(value))
+            })
+            .collect()
+    }
+}
+
+/// A step of 1, 2 or 5 times a power of ten (of two for bytes), at least `raw`.
+fn nice_step(raw: f64, format: TickFormat) -> f64 {
+    if raw <= 0.0 || !raw.is_finite() {
+        return 1.0;
+    }
+    if format == TickFormat::Bytes && raw >= 1024.0 {
+        let mut step = 1024.0f64;
+        while step < raw {
+            step *= 2.0;
+        }
+        return step;
+    }
+    let power = 10f64.powf(raw.log10().floor());
+    for factor in [1.0, 2.0, 5.0, 10.0] {
+        if factor * power >= raw * 0.999 {
+            return factor * power;
+        }
+    }
+    10.0 * power
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(value: f64, expected: &str) {
+        assert_eq!(format_number(value), expected, "value {value}");
+    }
+
+    #[test]
+    fn numbers_read_like_an_axis() {
+        check(0.0, "0");
+        check(12.0, "12");
+        check(2.5, "2.5");
+        check(0.125, "0.125");
+        check(9999.0, "9999");
+        check(12_500.0, "12.5k");
+        check(3_000_000.0, "3M");
+        check(1_500_000.0, "1.5M");
+        check(-40_000.0, "-40k");
+    }
+
+    #[test]
+    fn linear_ticks_are_round_and_cover_the_data() {
+        let scale = Scale::new(&[3.0, 97.0], false, TickFormat::Number, true);
+        let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, ["0", "20", "40", "60", "80", "100"]);
+    }
+
+    #[test]
+    fn log_ticks_for_bytes_are_sizes() {
+        let mut scale = Scale::new(&[4096.0, 1048576.0], true, TickFormat::Bytes, false);
+        scale.place(0, 800);
+        let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(
+            labels,
+            [
+                "4 KiB", "8 KiB", "16 KiB", "32 KiB", "64 KiB", "128 KiB", "256 KiB", "512 KiB",
+                "1 MiB"
+            ]
+        );
+        assert_eq!(scale.pixel(4096.0), 0);
+        assert_eq!(scale.pixel(1048576.0), 800);
+    }
+
+    #[test]
+    fn log_ticks_in_decades() {
+        let scale = Scale::new(&[3.0, 2.0e6], true, TickFormat::Number, false);
+        let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(
+            labels,
+            ["1", "10", "100", "1000", "10k", "100k", "1M", "10M"]
+        );
+        let narrow = Scale::new(&[150.0, 900.0], true, TickFormat::Number, false);
+        let labels: Vec<String> = narrow.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, ["100", "200", "500", "1000"]);
+    }
+
+    #[test]
+    fn a_constant_series_still_gets_an_axis() {
+        let scale = Scale::new(&[5.0, 5.0], false, TickFormat::Number, true);
+        assert!(scale.ticks().len() >= 2);
+    }
+}
