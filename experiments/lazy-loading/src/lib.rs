@@ -1,1 +1,715 @@
-//! Not written yet.
+//! Experiment `lazy-loading`: what a mapped file costs, page by page. It
+//! maps a data file (and anonymous memory of the same size), touches pages
+//! in measured regions on the calling thread, and records for each region
+//! the page faults (perf software counters, the fault tracepoints and
+//! getrusage side by side), the system calls, the storage reads
+//! (/proc/self/io), and afterwards the pages in the page cache (mincore) and
+//! in the page table (pagemap). Scenarios: touching k pages in three orders,
+//! cold and warm; full passes cold vs warm, by mmap and by read(); madvise
+//! advice and MAP_POPULATE; folio and fault-around effects; anonymous
+//! memory; a second pass; and /proc/meminfo around a cold read and around
+//! statting fresh files. Verdicts on S3, S6, S13 and S15 are computed from
+//! the run's own numbers.
+//!
+//! It changes no system setting. It reads fault_around_bytes only if
+//! debugfs is already mounted, and, as root, drops the machine's clean
+//! caches once to measure metadata loading (see [`metadata`]).
+
+pub mod analysis;
+pub mod figures;
+pub mod mapping;
+pub mod metadata;
+pub mod meter;
+pub mod plan;
+pub mod scenarios;
+pub mod system;
+pub mod verdicts;
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use mmlab_core::fingerprint::page_size;
+use mmlab_core::{Experiment, Profile, ResultFile, RunContext, Warning, format_size};
+
+use crate::analysis::{cell, max_count, median_count, select};
+use crate::meter::Meter;
+use crate::scenarios::{Lab, Prepare};
+
+pub const EXPERIMENT: &dyn Experiment = &LazyLoading;
+
+pub const ID: &str = "lazy-loading";
+
+/// The most cells a residency strip has (the plot stays readable).
+pub const MAX_STRIP_CELLS: usize = 4096;
+
+#[derive(Debug)]
+pub struct LazyLoading;
+
+impl Experiment for LazyLoading {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn question(&self) -> &'static str {
+        "What does a mapped file cost, page by page: which touch loads what, with how many faults?"
+    }
+
+    fn claims(&self) -> &'static [&'static str] {
+        &["S3", "S6", "S13", "S15"]
+    }
+
+    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        run_with(context, RunOptions::default())
+    }
+}
+
+/// What a caller may forbid beyond the [`RunContext`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Drop the machine's caches (as root, unless `MMLAB_NO_DROP_CACHES` is
+    /// set) to measure metadata loading cold. Tests turn it off: a test must
+    /// not empty the caches of the machine it runs on.
+    pub allow_drop_caches: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            allow_drop_caches: true,
+        }
+    }
+}
+
+/// The sizes and counts of one run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub file_size_bytes: u64,
+    pub n_repetitions: usize,
+    pub n_meminfo_repetitions: usize,
+    pub n_metadata_repetitions: usize,
+    pub n_dirs: usize,
+    pub files_per_dir: usize,
+    pub seed: u64,
+}
+
+impl Plan {
+    pub fn of(context: &RunContext) -> Plan {
+        let page = page_size() as u64;
+        let size = context.size(64 << 20, 1 << 30).max(page);
+        let n_repetitions = context.repetitions(3, 5);
+        Plan {
+            file_size_bytes: size.div_ceil(page) * page,
+            n_repetitions,
+            n_meminfo_repetitions: n_repetitions.min(3),
+            n_metadata_repetitions: match context.profile {
+                Profile::Quick => 1,
+                Profile::Full => n_repetitions.min(3),
+            },
+            n_dirs: match context.profile {
+                Profile::Quick => 100,
+                Profile::Full => 200,
+            },
+            files_per_dir: 100,
+            seed: 0x006d_6d6c_6162,
+        }
+    }
+}
+
+/// Runs the experiment: measures, then analyses, then declares figures.
+pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<ResultFile> {
+    let started = Instant::now();
+    let plan = Plan::of(context);
+    let dir = context.data_dir()?;
+    let mut result = context.new_result(ID, dir.path());
+    let n_pages = plan.file_size_bytes / page_size() as u64;
+
+    let read_ahead = system::read_ahead_kb(dir.path());
+    let fault_around = system::fault_around_bytes();
+    let thp = system::thp_settings();
+    let drop_caches = if options.allow_drop_caches {
+        metadata::may_drop_caches()
+    } else {
+        Err("the caller did not allow dropping the machine's caches (tests never do)".to_string())
+    };
+    let steps = plan::pages_touched_steps(n_pages as usize);
+    let params: Vec<(&str, Value, String)> = vec![
+        (
+            "file_size_bytes",
+            plan.file_size_bytes.into(),
+            format_size(plan.file_size_bytes),
+        ),
+        ("n_pages_file", n_pages.into(), n_pages.to_string()),
+        (
+            "page_size_bytes",
+            page_size().into(),
+            format_size(page_size() as u64),
+        ),
+        (
+            "n_repetitions",
+            plan.n_repetitions.into(),
+            plan.n_repetitions.to_string(),
+        ),
+        (
+            "n_pages_touched_steps",
+            json!(steps),
+            steps
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        (
+            "orders",
+            json!(["sequential", "strided", "random"]),
+            "sequential, strided, random".into(),
+        ),
+        ("random_seed", plan.seed.into(), format!("{:#x}", plan.seed)),
+        ("read_ahead_kb", read_ahead.to_json(), read_ahead.display()),
+        (
+            "fault_around_bytes",
+            fault_around.to_json(),
+            fault_around.display(),
+        ),
+        (
+            "n_metadata_files",
+            (plan.n_dirs * plan.files_per_dir).into(),
+            format!(
+                "{} ({} folders of {})",
+                plan.n_dirs * plan.files_per_dir,
+                plan.n_dirs,
+                plan.files_per_dir
+            ),
+        ),
+        (
+            "n_meminfo_repetitions",
+            plan.n_meminfo_repetitions.into(),
+            plan.n_meminfo_repetitions.to_string(),
+        ),
+        (
+            "n_metadata_repetitions",
+            plan.n_metadata_repetitions.into(),
+            plan.n_metadata_repetitions.to_string(),
+        ),
+        (
+            "drop_caches",
+            match &drop_caches {
+                Ok(()) => "yes (root): once per metadata repetition".into(),
+                Err(reason) => format!("no: {reason}").into(),
+            },
+            match &drop_caches {
+                Ok(()) => "yes (root), once per metadata repetition".to_string(),
+                Err(reason) => format!("no ({reason})"),
+            },
+        ),
+    ];
+    for (name, value, shown) in params {
+        context.print_param(name, shown);
+        result.param(name, value);
+    }
+    for (name, knob) in &thp {
+        context.print_param(name, knob.display());
+        result.param(name, knob.to_json());
+    }
+
+    let meter = Meter::open()?;
+    result.counters_available = meter.availability();
+    let data = dir.create_file("lazy-loading.dat", plan.file_size_bytes)?;
+    let file = data.open()?;
+    let mut lab = Lab::new(&meter, file, plan.file_size_bytes as usize);
+
+    let bar = context.progress((plan.n_repetitions * 5 + 3) as u64, "lazy-loading");
+    // The file as write() left it in the page cache: measured before
+    // anything evicts it.
+    for repetition in 0..plan.n_repetitions {
+        lab.folios("written", repetition)?;
+    }
+    bar.inc(1);
+    for repetition in 0..plan.n_repetitions {
+        bar.set_message(format!("repetition {}", repetition + 1));
+        lab.touch_k(repetition, plan.seed + repetition as u64)?;
+        bar.inc(1);
+        lab.prepare(Prepare::WarmByRead)?;
+        lab.folios("read()", repetition)?;
+        lab.cold_vs_warm(repetition)?;
+        bar.inc(1);
+        lab.advice(repetition)?;
+        bar.inc(1);
+        lab.anonymous(repetition)?;
+        bar.inc(1);
+        lab.second_pass(repetition)?;
+        bar.inc(1);
+    }
+    let residency = lab.residency_rows(MAX_STRIP_CELLS)?;
+    bar.inc(1);
+
+    bar.set_message("meminfo");
+    let mut meminfo_changes = Vec::new();
+    for repetition in 0..plan.n_meminfo_repetitions {
+        meminfo_changes.push(metadata::cold_file_read(&mut lab, repetition)?);
+    }
+    let mut metadata_runs = Vec::new();
+    for repetition in 0..plan.n_metadata_repetitions {
+        metadata_runs.push(metadata::stat_fresh_tree(
+            dir.path(),
+            plan.n_dirs,
+            plan.files_per_dir,
+            repetition,
+            drop_caches.clone(),
+        )?);
+    }
+    bar.inc(1);
+    bar.finish_and_clear();
+
+    // Analysis: nothing below measures.
+    let samples = std::mem::take(&mut lab.samples);
+    let claims = vec![
+        verdicts::where_data_lives(&cache_numbers(&plan, &meminfo_changes, &metadata_runs)),
+        verdicts::lazy_loading(&lazy_numbers(&plan, &samples)),
+        verdicts::first_access(&first_access_numbers(&plan, &samples)),
+        verdicts::after_setup(
+            &second_pass_numbers(&samples),
+            plan.n_repetitions,
+            &availability_reason(&result, "raw_syscalls:sys_enter"),
+        ),
+    ];
+    let (agreement, unexplained) = analysis::fault_counter_agreement(&samples);
+    let mut warnings = Vec::new();
+    if unexplained > 0 {
+        warnings.push(Warning::new(
+            "fault-counters-disagree",
+            format!("{unexplained} regions had different fault counts from perf and from getrusage with no known reason (see fault_counter_agreement)"),
+            "rerun; if it persists, compare with `perf stat -e minor-faults,major-faults` on the same kernel",
+        ));
+    }
+    if lab.n_state_failures > 0 {
+        warnings.push(Warning::new(
+            "file-not-warm",
+            format!(
+                "{} times the data file was not fully cached after reading it whole",
+                lab.n_state_failures
+            ),
+            "free memory on the machine or use a smaller --size",
+        ));
+    }
+    if lab.n_data_mismatches > 0 {
+        warnings.push(Warning::new(
+            "data-mismatch",
+            format!(
+                "{} touches read bytes that differ from the data file's pattern",
+                lab.n_data_mismatches
+            ),
+            "report this: a mapping returned wrong data",
+        ));
+    }
+    if !meter.missing_events.is_empty() {
+        warnings.push(Warning::new(
+            "missing-tracepoints",
+            format!(
+                "this kernel has no tracepoint {}",
+                meter.missing_events.join(", ")
+            ),
+            "their counts are left out; the fault counts from perf and getrusage remain",
+        ));
+    }
+    if drop_caches.is_ok() && !metadata_runs.is_empty() {
+        warnings.push(Warning::new(
+            "caches-dropped",
+            format!(
+                "the machine's clean page cache, dentries and inodes were dropped {} time(s) (drop_caches = 3) to measure metadata loading cold; other processes' caches were dropped too",
+                metadata_runs.len()
+            ),
+            format!("set {}=1 to skip it (S3 then becomes not-measured)", metadata::NO_DROP_CACHES_VARIABLE),
+        ));
+    }
+    if let Some(change) = meminfo_changes.first() {
+        let expected_kib = (plan.file_size_bytes / 1024) as f64;
+        let off = meminfo_changes
+            .iter()
+            .filter(|c| (c.kib("Cached") as f64 - expected_kib).abs() > 0.25 * expected_kib)
+            .count();
+        if off > 0 {
+            warnings.push(Warning::new(
+                "meminfo-noise",
+                format!(
+                    "in {off} of {} cold reads, Cached changed by more than 25% off the file's {} KiB (first: {} KiB): other processes changed the machine-wide counters meanwhile",
+                    meminfo_changes.len(),
+                    expected_kib,
+                    change.kib("Cached")
+                ),
+                "rerun on a quieter machine, or with --size 1g for a larger effect",
+            ));
+        }
+    }
+
+    if !context.quiet {
+        print_tables(&plan, &samples, &meminfo_changes, &metadata_runs);
+    }
+
+    let pages_per_cell = residency
+        .first()
+        .and_then(|r| r["pages_per_cell"].as_u64())
+        .unwrap_or(1) as usize;
+    result
+        .extra
+        .insert("residency".into(), Value::Array(residency));
+    result.extra.insert(
+        "pages_per_fault".into(),
+        Value::Array(analysis::pages_per_fault_rows(&samples)),
+    );
+    result.extra.insert(
+        "cold_vs_warm".into(),
+        Value::Array(analysis::cold_vs_warm_rows(&samples)),
+    );
+    result.extra.insert(
+        "second_pass".into(),
+        Value::Array(analysis::second_pass_rows(&samples)),
+    );
+    result.extra.insert(
+        "meminfo_deltas".into(),
+        Value::Array(meminfo_rows(&meminfo_changes, &metadata_runs)),
+    );
+    result
+        .extra
+        .insert("fault_counter_agreement".into(), agreement);
+    result.summaries = analysis::summaries(&samples);
+    result.samples = samples;
+    result.claims = claims;
+    result.warnings = warnings;
+    result.figures = figures::all(n_pages, plan.file_size_bytes, pages_per_cell);
+    drop(lab);
+    drop(dir);
+    Ok(result.finish(started))
+}
+
+fn availability_reason(result: &ResultFile, event: &str) -> String {
+    match result.counters_available.get(event) {
+        Some(mmlab_core::Availability::Unavailable(reason)) => format!("{event}: {reason}"),
+        Some(mmlab_core::Availability::Available) => format!("{event} was available"),
+        None => format!("{event} was not opened"),
+    }
+}
+
+fn lazy_numbers(plan: &Plan, samples: &[Value]) -> verdicts::LazyNumbers {
+    let n_pages = plan.file_size_bytes / page_size() as u64;
+    let cold_mmap = select(
+        samples,
+        &[
+            ("scenario", "touch-k"),
+            ("file_state", "cold"),
+            ("phase", "mmap"),
+        ],
+    );
+    let one = select(
+        samples,
+        &[
+            ("scenario", "touch-k"),
+            ("file_state", "cold"),
+            ("case", "sequential k=1"),
+            ("phase", "touch"),
+        ],
+    );
+    let all_case = format!("sequential k={n_pages}");
+    let warm_all = select(
+        samples,
+        &[
+            ("scenario", "touch-k"),
+            ("file_state", "warm"),
+            ("case", &all_case),
+            ("phase", "touch"),
+        ],
+    );
+    verdicts::LazyNumbers {
+        file_size_bytes: plan.file_size_bytes,
+        n_pages,
+        cold_resident_after_mmap: max_count(&cold_mmap, "n_pages_resident_after").unwrap_or(0),
+        cold_one_page_faults: median_count(&one, "n_faults"),
+        cold_one_page_major_faults: median_count(&one, "rusage_major_faults"),
+        cold_one_page_resident: median_count(&one, "n_pages_resident_after"),
+        cold_one_page_read_bytes: analysis::median(&one, "storage_read_bytes")
+            .map(|m| m.round() as u64),
+        warm_all_faults: median_count(&warm_all, "n_faults"),
+    }
+}
+
+fn pass(samples: &[&Value]) -> verdicts::Pass {
+    verdicts::Pass {
+        storage_read_bytes: analysis::median(samples, "storage_read_bytes")
+            .map(|m| m.round() as u64),
+        elapsed_ns: median_count(samples, "elapsed_ns"),
+        major_faults: median_count(samples, "rusage_major_faults"),
+        faults: median_count(samples, "n_faults"),
+    }
+}
+
+fn first_access_numbers(plan: &Plan, samples: &[Value]) -> verdicts::FirstAccessNumbers {
+    let pick = |case: &str, state: &str, phase: &str, scenario: &str| {
+        pass(&select(
+            samples,
+            &[
+                ("scenario", scenario),
+                ("case", case),
+                ("file_state", state),
+                ("phase", phase),
+            ],
+        ))
+    };
+    verdicts::FirstAccessNumbers {
+        file_size_bytes: plan.file_size_bytes,
+        n_pages: plan.file_size_bytes / page_size() as u64,
+        mmap_cold: pick("mmap", "cold", "touch", "cold-vs-warm"),
+        mmap_warm: pick("mmap", "warm", "touch", "cold-vs-warm"),
+        read_cold: pick("read()", "cold", "read()", "cold-vs-warm"),
+        read_warm: pick("read()", "warm", "read()", "cold-vs-warm"),
+        populate_mmap: pick("MAP_POPULATE", "cold", "mmap", "advice"),
+        populate_touch: pick("MAP_POPULATE", "cold", "touch", "advice"),
+    }
+}
+
+fn second_pass_numbers(samples: &[Value]) -> Vec<verdicts::SecondPassNumbers> {
+    let mut cases: Vec<String> = select(samples, &[("scenario", "second-pass")])
+        .iter()
+        .map(|s| analysis::text(s, "case").to_string())
+        .collect();
+    cases.sort();
+    cases.dedup();
+    cases
+        .into_iter()
+        .map(|case| {
+            let first = select(
+                samples,
+                &[
+                    ("scenario", "second-pass"),
+                    ("case", &case),
+                    ("phase", "first pass"),
+                ],
+            );
+            let second = select(
+                samples,
+                &[
+                    ("scenario", "second-pass"),
+                    ("case", &case),
+                    ("phase", "second pass"),
+                ],
+            );
+            verdicts::SecondPassNumbers {
+                case,
+                first_pass_faults: median_count(&first, "n_faults"),
+                second_pass_faults: max_count(&second, "n_faults").unwrap_or(0),
+                second_pass_fault_exceptions: max_count(&second, "perf_exceptions_page_fault_user"),
+                second_pass_syscalls: max_count(&second, "perf_raw_syscalls_sys_enter"),
+                second_pass_context_switches: max_count(&second, "perf_context_switches"),
+            }
+        })
+        .collect()
+}
+
+fn median_i64(values: impl Iterator<Item = i64>) -> i64 {
+    let values: Vec<f64> = values.map(|v| v as f64).collect();
+    mmlab_core::stats::median(&values).map_or(0, |m| m.round() as i64)
+}
+
+fn cache_numbers(
+    plan: &Plan,
+    reads: &[metadata::MeminfoChange],
+    metadata_runs: &[metadata::MetadataMeasurement],
+) -> verdicts::CacheNumbers {
+    let stats: Vec<&metadata::MeminfoChange> = metadata_runs
+        .iter()
+        .filter_map(|m| m.stat.as_ref().ok())
+        .collect();
+    let metadata = if stats.is_empty() {
+        Err(metadata_runs
+            .iter()
+            .find_map(|m| m.stat.as_ref().err().cloned())
+            .unwrap_or_else(|| "no metadata repetition ran".to_string()))
+    } else {
+        Ok(verdicts::MetadataNumbers {
+            n_files: plan.n_dirs * plan.files_per_dir,
+            cached_kib: median_i64(stats.iter().map(|s| s.kib("Cached"))),
+            buffers_kib: median_i64(stats.iter().map(|s| s.kib("Buffers"))),
+            sreclaimable_kib: median_i64(stats.iter().map(|s| s.kib("SReclaimable"))),
+            storage_read_bytes: stats[0].storage_read_bytes,
+        })
+    };
+    verdicts::CacheNumbers {
+        file_size_bytes: plan.file_size_bytes,
+        data_cached_kib: median_i64(reads.iter().map(|r| r.kib("Cached"))),
+        data_buffers_kib: median_i64(reads.iter().map(|r| r.kib("Buffers"))),
+        metadata,
+    }
+}
+
+fn meminfo_rows(
+    reads: &[metadata::MeminfoChange],
+    metadata_runs: &[metadata::MetadataMeasurement],
+) -> Vec<Value> {
+    let mut changes: Vec<&metadata::MeminfoChange> = reads.iter().collect();
+    for run in metadata_runs {
+        changes.push(&run.create);
+        if let Ok(stat) = &run.stat {
+            changes.push(stat);
+        }
+    }
+    let mut rows = Vec::new();
+    for change in changes {
+        for field in system::MEMINFO_FIELDS {
+            rows.push(json!({
+                "action": change.action,
+                "field": field,
+                "delta_kib": change.kib(field),
+                "delta_mib": change.kib(field) as f64 / 1024.0,
+                "storage_read_bytes": change.storage_read_bytes,
+                "elapsed_ns": change.elapsed_ns,
+                "repetition": change.repetition,
+            }));
+        }
+    }
+    rows
+}
+
+fn print_tables(
+    plan: &Plan,
+    samples: &[Value],
+    reads: &[metadata::MeminfoChange],
+    metadata_runs: &[metadata::MetadataMeasurement],
+) {
+    println!(
+        "  medians of {} repetition(s); faults = minor + major from getrusage; resident = in the page cache (mincore); mapped = in the page table (pagemap)",
+        plan.n_repetitions
+    );
+    let steps = plan::pages_touched_steps((plan.file_size_bytes / page_size() as u64) as usize);
+    let mut rows = Vec::new();
+    for state in ["warm", "cold"] {
+        for order in ["sequential", "strided", "random"] {
+            for k in &steps {
+                let case = format!("{order} k={k}");
+                let s = select(
+                    samples,
+                    &[
+                        ("scenario", "touch-k"),
+                        ("file_state", state),
+                        ("case", &case),
+                        ("phase", "touch"),
+                    ],
+                );
+                rows.push(vec![
+                    format!("{state} {order}"),
+                    k.to_string(),
+                    cell(&s, "n_faults"),
+                    cell(&s, "rusage_major_faults"),
+                    cell(&s, "n_pages_resident_after"),
+                    cell(&s, "n_pages_mapped_after"),
+                    cell(&s, "pages_mapped_per_fault"),
+                    cell(&s, "ns_per_touched_page"),
+                    cell(&s, "storage_read_bytes"),
+                ]);
+            }
+        }
+    }
+    analysis::print_table(
+        "touch k pages of a fresh mapping",
+        &[
+            "file, order",
+            "pages",
+            "faults",
+            "major",
+            "resident",
+            "mapped",
+            "pages/fault",
+            "ns/page",
+            "read bytes",
+        ],
+        &rows,
+    );
+
+    let mut rows = Vec::new();
+    for scenario in [
+        "advice",
+        "folios",
+        "cold-vs-warm",
+        "anonymous",
+        "second-pass",
+    ] {
+        let mut seen: Vec<(String, String, String)> = Vec::new();
+        for s in select(samples, &[("scenario", scenario)]) {
+            let key = (
+                analysis::text(s, "case").to_string(),
+                analysis::text(s, "file_state").to_string(),
+                analysis::text(s, "phase").to_string(),
+            );
+            if !seen.contains(&key) {
+                seen.push(key);
+            }
+        }
+        for (case, state, phase) in seen {
+            let s = select(
+                samples,
+                &[
+                    ("scenario", scenario),
+                    ("case", &case),
+                    ("file_state", &state),
+                    ("phase", &phase),
+                ],
+            );
+            rows.push(vec![
+                format!("{scenario}: {case} ({state})"),
+                phase,
+                cell(&s, "n_faults"),
+                cell(&s, "perf_minor_faults"),
+                cell(&s, "rusage_major_faults"),
+                cell(&s, "perf_raw_syscalls_sys_enter"),
+                cell(&s, "n_pages_mapped_after"),
+                cell(&s, "pages_mapped_per_fault"),
+                cell(&s, "storage_read_bytes"),
+                cell(&s, "elapsed_ms"),
+            ]);
+        }
+    }
+    analysis::print_table(
+        "full passes",
+        &[
+            "scenario: case (file)",
+            "region",
+            "faults",
+            "perf minor",
+            "major",
+            "syscalls",
+            "mapped",
+            "pages/fault",
+            "read bytes",
+            "ms",
+        ],
+        &rows,
+    );
+
+    let mut rows = Vec::new();
+    let mut changes: Vec<&metadata::MeminfoChange> = reads.iter().collect();
+    for run in metadata_runs {
+        changes.push(&run.create);
+        match &run.stat {
+            Ok(stat) => changes.push(stat),
+            Err(reason) => rows.push(vec![format!(
+                "stat, metadata evicted: not measured ({reason})"
+            )]),
+        }
+    }
+    for c in changes {
+        rows.push(vec![
+            c.action.clone(),
+            c.kib("Cached").to_string(),
+            c.kib("Buffers").to_string(),
+            c.kib("SReclaimable").to_string(),
+            c.storage_read_bytes
+                .map_or("-".to_string(), |b| b.to_string()),
+        ]);
+    }
+    for row in &mut rows {
+        row.resize(5, String::new());
+    }
+    analysis::print_table(
+        "/proc/meminfo changes (KiB, machine-wide)",
+        &["action", "Cached", "Buffers", "SReclaimable", "read bytes"],
+        &rows,
+    );
+}

@@ -1,0 +1,212 @@
+//! The kernel's knobs that shape what a fault loads and maps (readahead
+//! window, fault-around, transparent huge pages), read but never changed,
+//! and /proc/meminfo, read before and after an action.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::Context;
+
+/// A value read from the kernel, or why it could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Knob {
+    Value(String),
+    Unknown(String),
+}
+
+impl Knob {
+    /// As stored in the result's params: the value, or "unknown: <reason>".
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Knob::Value(v) => match v.parse::<u64>() {
+                Ok(n) => n.into(),
+                Err(_) => v.clone().into(),
+            },
+            Knob::Unknown(reason) => format!("unknown: {reason}").into(),
+        }
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Knob::Value(v) => v.clone(),
+            Knob::Unknown(reason) => format!("unknown ({reason})"),
+        }
+    }
+
+    pub fn number(&self) -> Option<u64> {
+        match self {
+            Knob::Value(v) => v.parse().ok(),
+            Knob::Unknown(_) => None,
+        }
+    }
+}
+
+fn read_trimmed(path: &str) -> Result<String, String> {
+    fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| format!("cannot read {path}: {e}"))
+}
+
+/// The selected value of a sysfs choice file: `always [madvise] never` -> `madvise`.
+pub fn selected_choice(text: &str) -> String {
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix('[').and_then(|w| w.strip_suffix(']')))
+        .unwrap_or(text)
+        .to_string()
+}
+
+/// The readahead window of the block device holding `dir`:
+/// /sys/class/bdi/<major:minor>/read_ahead_kb.
+pub fn read_ahead_kb(dir: &Path) -> Knob {
+    let metadata = match fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) => return Knob::Unknown(format!("cannot stat {}: {e}", dir.display())),
+    };
+    let device = metadata.dev();
+    let (major, minor) = (libc::major(device), libc::minor(device));
+    let path = format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb");
+    match read_trimmed(&path) {
+        Ok(v) => Knob::Value(v),
+        Err(reason) => Knob::Unknown(format!(
+            "{reason} (the data folder's filesystem may have no block device)"
+        )),
+    }
+}
+
+/// fault_around_bytes lives in debugfs, which this experiment never mounts
+/// (mounting is a change to the machine): read it if debugfs is there.
+pub fn fault_around_bytes() -> Knob {
+    let path = "/sys/kernel/debug/fault_around_bytes";
+    match read_trimmed(path) {
+        Ok(v) => Knob::Value(v),
+        Err(_) => {
+            let mounted = fs::read_to_string("/proc/mounts")
+                .map(|m| {
+                    m.lines()
+                        .any(|l| l.split_whitespace().nth(2) == Some("debugfs"))
+                })
+                .unwrap_or(false);
+            if mounted {
+                Knob::Unknown(format!("{path} is unreadable (needs root)"))
+            } else {
+                Knob::Unknown(format!(
+                    "debugfs is not mounted, so {path} cannot be read (as root: mount -t debugfs none /sys/kernel/debug); the kernel's default is 65536"
+                ))
+            }
+        }
+    }
+}
+
+/// Transparent huge page settings: the global mode, defrag, the huge zero
+/// page, the PMD size and each enabled anonymous mTHP size.
+pub fn thp_settings() -> BTreeMap<String, Knob> {
+    let base = "/sys/kernel/mm/transparent_hugepage";
+    let mut knobs = BTreeMap::new();
+    for (name, file, choice) in [
+        ("thp_enabled", "enabled", true),
+        ("thp_defrag", "defrag", true),
+        ("thp_use_zero_page", "use_zero_page", false),
+        ("thp_pmd_size_bytes", "hpage_pmd_size", false),
+    ] {
+        let knob = match read_trimmed(&format!("{base}/{file}")) {
+            Ok(v) if choice => Knob::Value(selected_choice(&v)),
+            Ok(v) => Knob::Value(v),
+            Err(reason) => Knob::Unknown(reason),
+        };
+        knobs.insert(name.to_string(), knob);
+    }
+    let mut sizes: Vec<String> = Vec::new();
+    if let Ok(entries) = fs::read_dir(base) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(size) = name.strip_prefix("hugepages-")
+                && let Ok(v) = read_trimmed(&format!("{base}/{name}/enabled"))
+            {
+                let mode = selected_choice(&v);
+                if mode != "never" {
+                    sizes.push(format!("{size}={mode}"));
+                }
+            }
+        }
+    }
+    sizes.sort();
+    knobs.insert(
+        "thp_anon_sizes_enabled".to_string(),
+        Knob::Value(if sizes.is_empty() {
+            "none".to_string()
+        } else {
+            sizes.join(" ")
+        }),
+    );
+    knobs
+}
+
+/// /proc/meminfo in KiB, by field name.
+pub fn meminfo() -> anyhow::Result<BTreeMap<String, u64>> {
+    let text = fs::read_to_string("/proc/meminfo").context("cannot read /proc/meminfo")?;
+    Ok(parse_meminfo(&text))
+}
+
+pub fn parse_meminfo(text: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let value = rest.split_whitespace().next()?.parse().ok()?;
+            Some((name.trim().to_string(), value))
+        })
+        .collect()
+}
+
+/// The three meminfo fields that say where loaded data lives.
+pub const MEMINFO_FIELDS: [&str; 3] = ["Cached", "Buffers", "SReclaimable"];
+
+/// Signed change of each of [`MEMINFO_FIELDS`] between two readings, in KiB.
+pub fn meminfo_delta(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<&'static str, i64> {
+    MEMINFO_FIELDS
+        .iter()
+        .map(|field| {
+            let b = before.get(*field).copied().unwrap_or(0) as i64;
+            let a = after.get(*field).copied().unwrap_or(0) as i64;
+            (*field, a - b)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_choices_and_meminfo() {
+        assert_eq!(selected_choice("always [madvise] never"), "madvise");
+        assert_eq!(selected_choice("1"), "1");
+        let before = parse_meminfo("Cached:   100 kB\nBuffers:  10 kB\nSReclaimable: 5 kB\n");
+        let after = parse_meminfo("Cached:   90 kB\nBuffers:  30 kB\nSReclaimable: 5 kB\n");
+        let delta = meminfo_delta(&before, &after);
+        assert_eq!(delta["Cached"], -10);
+        assert_eq!(delta["Buffers"], 20);
+        assert_eq!(delta["SReclaimable"], 0);
+    }
+
+    #[test]
+    fn knobs_of_this_machine_are_read_or_explained() {
+        let knob = read_ahead_kb(Path::new("."));
+        match &knob {
+            Knob::Value(v) => assert!(v.parse::<u64>().is_ok(), "{v}"),
+            Knob::Unknown(reason) => assert!(reason.contains("cannot"), "{reason}"),
+        }
+        match fault_around_bytes() {
+            Knob::Value(v) => assert!(v.parse::<u64>().unwrap() >= 4096),
+            Knob::Unknown(reason) => assert!(reason.contains("fault_around_bytes"), "{reason}"),
+        }
+        let thp = thp_settings();
+        assert!(thp.contains_key("thp_enabled") && thp.contains_key("thp_anon_sizes_enabled"));
+        let info = meminfo().unwrap();
+        assert!(info["MemTotal"] > 0 && info.contains_key("Cached"));
+    }
+}

@@ -1,0 +1,511 @@
+//! Verdicts on S3, S6, S13 and S15, computed from this run's numbers (the
+//! medians, or maxima where a claim says "zero"), each with one sentence of
+//! evidence carrying those numbers. Pure functions: the thresholds are here,
+//! in one place, and tested on made-up numbers.
+
+use mmlab_core::{Claim, Verdict, format_size};
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.1} ms", ns as f64 / 1e6)
+}
+
+/// Numbers for S6 (lazy loading).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LazyNumbers {
+    pub file_size_bytes: u64,
+    pub n_pages: u64,
+    /// Evicted file: pages in the page cache right after mmap.
+    pub cold_resident_after_mmap: u64,
+    /// Evicted file, one page touched: faults, major faults, pages cached after.
+    pub cold_one_page_faults: u64,
+    pub cold_one_page_major_faults: u64,
+    pub cold_one_page_resident: u64,
+    /// Storage reads the one-page touch caused (the readahead window).
+    pub cold_one_page_read_bytes: Option<u64>,
+    /// Warm file, every page touched once: faults.
+    pub warm_all_faults: u64,
+}
+
+pub fn lazy_loading(n: &LazyNumbers) -> Claim {
+    let size = format_size(n.file_size_bytes);
+    let claim =
+        |verdict, evidence: String| Claim::new("S6", verdict, evidence).with_scenario("touch-k");
+    if n.cold_resident_after_mmap > (n.n_pages / 100).max(1) {
+        return claim(
+            Verdict::Refuted,
+            format!(
+                "right after mmap of the evicted {size} file {} of its {} pages were already in the page cache: mmap itself loaded data",
+                n.cold_resident_after_mmap, n.n_pages
+            ),
+        );
+    }
+    if n.cold_one_page_resident == 0 {
+        return claim(
+            Verdict::Refuted,
+            format!(
+                "touching one page of the evicted {size} file took {} faults but left 0 pages in the page cache",
+                n.cold_one_page_faults
+            ),
+        );
+    }
+    let per_fault = n.n_pages as f64 / n.warm_all_faults.max(1) as f64;
+    let evidence = format!(
+        "right after mmap of the evicted {size} file {} of {} pages were resident; touching 1 page took {} fault(s) ({} major), read {} from storage and made {} pages resident; touching all {} pages of the warm file took {} faults ({per_fault:.0} pages per fault)",
+        n.cold_resident_after_mmap,
+        n.n_pages,
+        n.cold_one_page_faults,
+        n.cold_one_page_major_faults,
+        n.cold_one_page_read_bytes
+            .map_or("an unknown amount".to_string(), mib),
+        n.cold_one_page_resident,
+        n.n_pages,
+        n.warm_all_faults,
+    );
+    if n.cold_one_page_resident <= 1 && n.warm_all_faults as f64 >= 0.9 * n.n_pages as f64 {
+        claim(
+            Verdict::Holds,
+            format!("{evidence}: one page per reference"),
+        )
+    } else {
+        claim(
+            Verdict::HoldsWithNuance,
+            format!(
+                "{evidence}: loading is lazy, but by readahead windows, fault-around and folios, not one page per reference"
+            ),
+        )
+    }
+}
+
+/// One full pass: what it read from storage and how long it took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pass {
+    pub storage_read_bytes: Option<u64>,
+    pub elapsed_ns: u64,
+    pub major_faults: u64,
+    pub faults: u64,
+}
+
+/// Numbers for S13 (the first access pays to fill the page cache).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstAccessNumbers {
+    pub file_size_bytes: u64,
+    pub n_pages: u64,
+    pub mmap_cold: Pass,
+    pub mmap_warm: Pass,
+    pub read_cold: Pass,
+    pub read_warm: Pass,
+    /// Evicted file mapped with MAP_POPULATE: the mmap call, then the touches.
+    pub populate_mmap: Pass,
+    pub populate_touch: Pass,
+}
+
+pub fn first_access(n: &FirstAccessNumbers) -> Claim {
+    let claim = |verdict, evidence: String| {
+        Claim::new("S13", verdict, evidence).with_scenario("cold-vs-warm")
+    };
+    let (Some(mc), Some(mw), Some(rc), Some(rw)) = (
+        n.mmap_cold.storage_read_bytes,
+        n.mmap_warm.storage_read_bytes,
+        n.read_cold.storage_read_bytes,
+        n.read_warm.storage_read_bytes,
+    ) else {
+        return claim(
+            Verdict::NotMeasured,
+            "read_bytes of /proc/self/io is unreadable here, so storage reads cannot be counted (needs a kernel with CONFIG_TASK_IO_ACCOUNTING)".to_string(),
+        );
+    };
+    let size = n.file_size_bytes as f64;
+    let fraction = |b: u64| b as f64 / size;
+    let numbers = format!(
+        "cold, the mmap pass read {} from storage in {} with {} major of {} faults for {} pages, and read() read {} in {}; warm, they read {} and {} in {} and {}",
+        mib(mc),
+        ms(n.mmap_cold.elapsed_ns),
+        n.mmap_cold.major_faults,
+        n.mmap_cold.faults,
+        n.n_pages,
+        mib(rc),
+        ms(n.read_cold.elapsed_ns),
+        mib(mw),
+        mib(rw),
+        ms(n.mmap_warm.elapsed_ns),
+        ms(n.read_warm.elapsed_ns),
+    );
+    if fraction(mc) < 0.5 || fraction(rc) < 0.5 {
+        return claim(
+            Verdict::Refuted,
+            format!(
+                "{numbers}: a first access to the evicted {} file did not read it from storage",
+                format_size(n.file_size_bytes)
+            ),
+        );
+    }
+    let both_pay = fraction(mc) >= 0.9 && fraction(rc) >= 0.9;
+    let warm_free = fraction(mw) <= 0.01 && fraction(rw) <= 0.01;
+    if !(both_pay && warm_free) {
+        return claim(
+            Verdict::HoldsWithNuance,
+            format!("{numbers}: both paths pay, but not exactly once for the whole file"),
+        );
+    }
+    let populate_moved = n
+        .populate_mmap
+        .storage_read_bytes
+        .is_some_and(|b| fraction(b) >= 0.9)
+        && n.populate_touch.faults == 0;
+    if populate_moved {
+        claim(
+            Verdict::HoldsWithNuance,
+            format!(
+                "{numbers}; but the price can be moved off the first access: with MAP_POPULATE the mmap call itself read {} in {} and the first touches then took {} faults",
+                mib(n.populate_mmap.storage_read_bytes.unwrap_or(0)),
+                ms(n.populate_mmap.elapsed_ns),
+                n.populate_touch.faults
+            ),
+        )
+    } else {
+        claim(
+            Verdict::Holds,
+            format!("{numbers}: both paths pay once, on first access"),
+        )
+    }
+}
+
+/// One second-pass case for S15 (maxima over repetitions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecondPassNumbers {
+    pub case: String,
+    pub first_pass_faults: u64,
+    pub second_pass_faults: u64,
+    /// exceptions:page_fault_user: every user fault exception, even one
+    /// that getrusage does not count.
+    pub second_pass_fault_exceptions: Option<u64>,
+    pub second_pass_syscalls: Option<u64>,
+    pub second_pass_context_switches: Option<u64>,
+}
+
+pub fn after_setup(
+    cases: &[SecondPassNumbers],
+    n_repetitions: usize,
+    syscall_reason: &str,
+) -> Claim {
+    let claim = |verdict, evidence: String| {
+        Claim::new("S15", verdict, evidence).with_scenario("second-pass")
+    };
+    let describe = |c: &SecondPassNumbers| {
+        format!(
+            "{}: {} faults{} and {} system calls in the second pass (first pass: {} faults)",
+            c.case,
+            c.second_pass_faults,
+            c.second_pass_fault_exceptions
+                .map(|e| format!(" ({e} fault exceptions)"))
+                .unwrap_or_default(),
+            c.second_pass_syscalls
+                .map_or("uncounted".to_string(), |s| s.to_string()),
+            c.first_pass_faults
+        )
+    };
+    let listed = cases.iter().map(describe).collect::<Vec<_>>().join("; ");
+    if cases.is_empty() {
+        return claim(
+            Verdict::NotMeasured,
+            "no second pass was measured".to_string(),
+        );
+    }
+    let entered = |c: &SecondPassNumbers| {
+        c.second_pass_faults > 0
+            || c.second_pass_fault_exceptions.unwrap_or(0) > 0
+            || c.second_pass_syscalls.unwrap_or(0) > 0
+    };
+    if cases.iter().any(entered) {
+        return claim(
+            Verdict::Refuted,
+            format!(
+                "{listed} (largest of {n_repetitions} repetitions): the second pass entered the kernel"
+            ),
+        );
+    }
+    if cases.iter().any(|c| c.second_pass_syscalls.is_none()) {
+        return claim(
+            Verdict::NotMeasured,
+            format!("system calls could not be counted ({syscall_reason}); {listed}"),
+        );
+    }
+    let switches: u64 = cases
+        .iter()
+        .filter_map(|c| c.second_pass_context_switches)
+        .max()
+        .unwrap_or(0);
+    claim(
+        Verdict::Holds,
+        format!(
+            "{listed} (largest of {n_repetitions} repetitions); only interrupts can still enter the kernel ({switches} context switches at most)"
+        ),
+    )
+}
+
+/// Numbers for S3 (page cache for data, buffer cache for metadata), KiB.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheNumbers {
+    pub file_size_bytes: u64,
+    pub data_cached_kib: i64,
+    pub data_buffers_kib: i64,
+    pub metadata: Result<MetadataNumbers, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataNumbers {
+    pub n_files: usize,
+    pub cached_kib: i64,
+    pub buffers_kib: i64,
+    pub sreclaimable_kib: i64,
+    pub storage_read_bytes: Option<u64>,
+}
+
+pub fn where_data_lives(n: &CacheNumbers) -> Claim {
+    let claim =
+        |verdict, evidence: String| Claim::new("S3", verdict, evidence).with_scenario("meminfo");
+    let file_kib = (n.file_size_bytes / 1024) as i64;
+    let data = format!(
+        "a cold read() of the {} file added {} KiB to Cached and {} KiB to Buffers",
+        format_size(n.file_size_bytes),
+        n.data_cached_kib,
+        n.data_buffers_kib
+    );
+    let m = match &n.metadata {
+        Err(reason) => {
+            return claim(
+                Verdict::NotMeasured,
+                format!("{data}; metadata not measured: {reason}"),
+            );
+        }
+        Ok(m) => m,
+    };
+    let metadata = format!(
+        "statting {} fresh files with their metadata evicted added {} KiB to Buffers ({} read from storage), {} KiB to Cached and {} KiB to SReclaimable (dentries and inodes in the slab; Cached moves with other processes refilling their caches after the drop)",
+        m.n_files,
+        m.buffers_kib,
+        m.storage_read_bytes.map_or("unknown".to_string(), mib),
+        m.cached_kib,
+        m.sreclaimable_kib
+    );
+    let data_in_cached = n.data_cached_kib as f64 >= 0.5 * file_kib as f64;
+    let data_not_in_buffers = (n.data_buffers_kib as f64) < 0.1 * file_kib as f64;
+    // The fresh files are empty: whatever this process read from storage
+    // while statting them is metadata. Cached is not compared: after a
+    // machine-wide drop, other processes refill it during the walk.
+    let metadata_in_buffers = m.buffers_kib >= 64
+        && match m.storage_read_bytes {
+            Some(read) => m.buffers_kib as f64 >= 0.5 * (read / 1024) as f64,
+            None => m.buffers_kib > m.cached_kib,
+        };
+    if data_in_cached && data_not_in_buffers && metadata_in_buffers {
+        claim(
+            Verdict::HoldsWithNuance,
+            format!(
+                "{data}, while {metadata}: file data goes to Cached and metadata blocks to Buffers, but Buffers is the block device's part of one unified page cache, and parsed metadata lives in the slab (global counters: other processes add noise of a few MiB)"
+            ),
+        )
+    } else {
+        claim(
+            Verdict::Refuted,
+            format!(
+                "{data}, while {metadata}: {} (global counters: other processes add noise of a few MiB)",
+                if !data_in_cached || !data_not_in_buffers {
+                    "file data did not land in Cached alone"
+                } else {
+                    "metadata did not land in Buffers"
+                }
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lazy(resident_after_mmap: u64, one_page_resident: u64, warm_faults: u64) -> LazyNumbers {
+        LazyNumbers {
+            file_size_bytes: 64 << 20,
+            n_pages: 16_384,
+            cold_resident_after_mmap: resident_after_mmap,
+            cold_one_page_faults: 1,
+            cold_one_page_major_faults: 1,
+            cold_one_page_resident: one_page_resident,
+            cold_one_page_read_bytes: Some(one_page_resident * 4096),
+            warm_all_faults: warm_faults,
+        }
+    }
+
+    fn check_s6(n: LazyNumbers, expected: Verdict, evidence_has: &str) {
+        let c = lazy_loading(&n);
+        assert_eq!(c.verdict, expected, "{}", c.evidence);
+        assert!(c.evidence.contains(evidence_has), "{}", c.evidence);
+        assert_eq!(c.id, "S6");
+    }
+
+    #[test]
+    fn s6_verdicts() {
+        check_s6(
+            lazy(0, 442, 79),
+            Verdict::HoldsWithNuance,
+            "made 442 pages resident",
+        );
+        check_s6(
+            lazy(0, 442, 79),
+            Verdict::HoldsWithNuance,
+            "(207 pages per fault)",
+        );
+        check_s6(lazy(0, 1, 16_384), Verdict::Holds, "one page per reference");
+        check_s6(
+            lazy(16_384, 16_384, 79),
+            Verdict::Refuted,
+            "mmap itself loaded data",
+        );
+        check_s6(lazy(0, 0, 79), Verdict::Refuted, "left 0 pages");
+    }
+
+    fn pass(read: u64, faults: u64) -> Pass {
+        Pass {
+            storage_read_bytes: Some(read),
+            elapsed_ns: 1_000_000,
+            major_faults: faults.min(1),
+            faults,
+        }
+    }
+
+    fn first(
+        mmap_cold: u64,
+        read_cold: u64,
+        populate_mmap: u64,
+        populate_touch_faults: u64,
+    ) -> FirstAccessNumbers {
+        FirstAccessNumbers {
+            file_size_bytes: 64 << 20,
+            n_pages: 16_384,
+            mmap_cold: pass(mmap_cold, 440),
+            mmap_warm: pass(0, 79),
+            read_cold: pass(read_cold, 0),
+            read_warm: pass(0, 0),
+            populate_mmap: pass(populate_mmap, 1024),
+            populate_touch: pass(0, populate_touch_faults),
+        }
+    }
+
+    #[test]
+    fn s13_verdicts() {
+        let full = 64 << 20;
+        let c = first_access(&first(full, full, full, 0));
+        assert_eq!(c.verdict, Verdict::HoldsWithNuance, "{}", c.evidence);
+        assert!(
+            c.evidence
+                .contains("MAP_POPULATE the mmap call itself read 64.0 MiB"),
+            "{}",
+            c.evidence
+        );
+        assert_eq!(
+            first_access(&first(full, full, 0, 0)).verdict,
+            Verdict::Holds
+        );
+        assert_eq!(
+            first_access(&first(full, full, full, 12)).verdict,
+            Verdict::Holds
+        );
+        assert_eq!(
+            first_access(&first(full / 10, full, full, 0)).verdict,
+            Verdict::Refuted
+        );
+        assert_eq!(
+            first_access(&first(full * 7 / 10, full, full, 0)).verdict,
+            Verdict::HoldsWithNuance
+        );
+        let mut unknown = first(full, full, full, 0);
+        unknown.read_warm.storage_read_bytes = None;
+        assert_eq!(first_access(&unknown).verdict, Verdict::NotMeasured);
+    }
+
+    fn second(faults: u64, exceptions: Option<u64>, syscalls: Option<u64>) -> SecondPassNumbers {
+        SecondPassNumbers {
+            case: "file".to_string(),
+            first_pass_faults: 79,
+            second_pass_faults: faults,
+            second_pass_fault_exceptions: exceptions,
+            second_pass_syscalls: syscalls,
+            second_pass_context_switches: Some(1),
+        }
+    }
+
+    #[test]
+    fn s15_verdicts() {
+        let check = |cases: &[SecondPassNumbers], expected: Verdict| {
+            let c = after_setup(cases, 3, "no tracefs");
+            assert_eq!(c.verdict, expected, "{}", c.evidence);
+            c
+        };
+        check(
+            &[second(0, Some(0), Some(0)), second(0, Some(0), Some(0))],
+            Verdict::Holds,
+        );
+        let c = check(
+            &[second(0, Some(0), Some(0)), second(0, Some(0), Some(2))],
+            Verdict::Refuted,
+        );
+        assert!(c.evidence.contains("2 system calls"), "{}", c.evidence);
+        check(&[second(0, Some(3), Some(0))], Verdict::Refuted);
+        check(&[second(5, None, None)], Verdict::Refuted);
+        let c = check(&[second(0, None, None)], Verdict::NotMeasured);
+        assert!(c.evidence.contains("no tracefs"), "{}", c.evidence);
+        check(&[], Verdict::NotMeasured);
+    }
+
+    fn cache(
+        data_cached: i64,
+        data_buffers: i64,
+        metadata: Result<(i64, i64), &str>,
+    ) -> CacheNumbers {
+        CacheNumbers {
+            file_size_bytes: 64 << 20,
+            data_cached_kib: data_cached,
+            data_buffers_kib: data_buffers,
+            metadata: metadata
+                .map(|(cached, buffers)| MetadataNumbers {
+                    n_files: 10_000,
+                    cached_kib: cached,
+                    buffers_kib: buffers,
+                    sreclaimable_kib: 9000,
+                    storage_read_bytes: Some(4 << 20),
+                })
+                .map_err(str::to_string),
+        }
+    }
+
+    #[test]
+    fn s3_verdicts() {
+        let check = |n: CacheNumbers, expected: Verdict| {
+            let c = where_data_lives(&n);
+            assert_eq!(c.verdict, expected, "{}", c.evidence);
+            c
+        };
+        let c = check(cache(65_536, 8, Ok((4, 4000))), Verdict::HoldsWithNuance);
+        assert!(
+            c.evidence.contains("added 65536 KiB to Cached"),
+            "{}",
+            c.evidence
+        );
+        check(cache(65_536, 8, Ok((4000, 10))), Verdict::Refuted);
+        // Cached noise from other processes does not decide: Buffers took
+        // what this process read (4 MiB).
+        check(
+            cache(65_536, 8, Ok((60_000, 4100))),
+            Verdict::HoldsWithNuance,
+        );
+        check(cache(65_536, 8, Ok((0, 1000))), Verdict::Refuted);
+        check(cache(100, 65_000, Ok((4, 4000))), Verdict::Refuted);
+        let c = check(cache(65_536, 8, Err("needs root")), Verdict::NotMeasured);
+        assert!(c.evidence.contains("needs root"), "{}", c.evidence);
+    }
+}

@@ -1,0 +1,117 @@
+//! The whole experiment, small (8 MiB, one repetition), in a data folder
+//! under the crate: the result file has its samples, its four verdicts with
+//! numbers, its figures and its residency strips, and survives a write and
+//! read back. Caches are never dropped by a test, so S3 is not-measured here.
+
+use mmlab_core::{FigureKind, RunContext, Verdict};
+
+#[test]
+fn a_small_run_writes_a_complete_result() {
+    let base = tempfile::tempdir_in(".").unwrap();
+    let context = RunContext {
+        repeat: Some(1),
+        size_bytes: Some(8 << 20),
+        data_dir_base: Some(base.path().to_path_buf()),
+        ..RunContext::default()
+    };
+    let result = lazy_loading::run_with(
+        &context,
+        lazy_loading::RunOptions {
+            allow_drop_caches: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(result.experiment, "lazy-loading");
+    assert_eq!(result.params["file_size_bytes"], 8 << 20);
+    assert_eq!(
+        std::fs::read_dir(base.path()).unwrap().count(),
+        0,
+        "the data folder is removed"
+    );
+
+    let ids: Vec<&str> = result.claims.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["S3", "S6", "S13", "S15"]);
+    for claim in &result.claims {
+        assert!(
+            claim.evidence.chars().any(|c| c.is_ascii_digit()),
+            "{}: evidence carries numbers: {}",
+            claim.id,
+            claim.evidence
+        );
+    }
+    let s3 = &result.claims[0];
+    assert_eq!(s3.verdict, Verdict::NotMeasured);
+    assert!(s3.evidence.contains("did not allow"), "{}", s3.evidence);
+    let s6 = &result.claims[1];
+    assert_ne!(s6.verdict, Verdict::NotMeasured, "{}", s6.evidence);
+
+    for scenario in [
+        "touch-k",
+        "cold-vs-warm",
+        "advice",
+        "folios",
+        "anonymous",
+        "second-pass",
+        "residency",
+    ] {
+        assert!(
+            result.samples.iter().any(|s| s["scenario"] == scenario),
+            "samples of {scenario}"
+        );
+    }
+    let sample = &result.samples[0];
+    for field in [
+        "elapsed_ns",
+        "n_faults",
+        "rusage_minor_faults",
+        "perf_minor_faults",
+        "perf_cycles",
+        "perf_exceptions_page_fault_user",
+        "perf_filemap_mm_filemap_map_pages",
+        "n_pages_resident_after",
+        "n_pages_mapped_after",
+        "storage_read_bytes",
+    ] {
+        assert!(
+            sample.get(field).is_some(),
+            "sample field {field}: {sample}"
+        );
+    }
+
+    let strips = result.extra["residency"].as_array().unwrap();
+    assert!(strips.len() >= 5);
+    for row in strips {
+        let bitmap = row["bitmap"].as_str().unwrap();
+        let pages = row["n_pages"].as_u64().unwrap();
+        let per_cell = row["pages_per_cell"].as_u64().unwrap();
+        assert_eq!(bitmap.len() as u64, pages.div_ceil(per_cell));
+        assert!(bitmap.len() <= lazy_loading::MAX_STRIP_CELLS);
+        assert!(bitmap.chars().all(|c| c == '0' || c == '1'));
+        assert!(
+            bitmap.contains('1'),
+            "a touched page is resident: {}",
+            row["label"]
+        );
+    }
+
+    let kinds: Vec<FigureKind> = result.figures.iter().map(|f| f.kind).collect();
+    for kind in [FigureKind::Line, FigureKind::Bar, FigureKind::Strips] {
+        assert!(kinds.contains(&kind), "a {kind:?} figure is declared");
+    }
+    for figure in &result.figures {
+        if figure.data != "samples" {
+            let rows = result.extra[&figure.data].as_array();
+            assert!(
+                rows.is_some_and(|r| !r.is_empty()) || figure.data == "meminfo_deltas",
+                "figure {} has rows in {}",
+                figure.id,
+                figure.data
+            );
+        }
+    }
+
+    let out = tempfile::tempdir_in(".").unwrap();
+    let path = mmlab_core::io::write_result(out.path(), &result).unwrap();
+    let back = mmlab_core::io::read_result(&path).unwrap();
+    assert_eq!(back.claims, result.claims);
+}
