@@ -725,3 +725,95 @@ fn print_table(table: &[CaseResult]) {
         println!("  on this CPU: {}", facts.join(", "));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(
+        id: &str,
+        observed: Observed,
+        core: bool,
+        variation: Option<&'static str>,
+    ) -> CaseResult {
+        let expected = Expected::Signal("SIGSEGV", Some("SEGV_ACCERR"));
+        let matches = expected.matches(&observed);
+        CaseResult {
+            id: id.to_string(),
+            group: cases::PROT_ACCESS,
+            setup: String::new(),
+            action: String::new(),
+            expected,
+            source: "",
+            documented_variation: variation,
+            note: None,
+            claims: &["S8"],
+            core,
+            labels: Vec::new(),
+            observed,
+            matches,
+            elapsed_ns: 0,
+            child_minor_faults: 0,
+            child_major_faults: 0,
+        }
+    }
+
+    fn segv() -> Observed {
+        Observed::Signal {
+            signal: "SIGSEGV".into(),
+            si_code: Some("SEGV_ACCERR".into()),
+        }
+    }
+
+    fn read() -> Observed {
+        Observed::Ok {
+            value: "read 0x37".into(),
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_the_mismatches_and_their_kind() {
+        let all_match = [
+            result("a", segv(), true, None),
+            result("b", segv(), true, None),
+        ];
+        assert_eq!(verdict("S8", &all_match).verdict, Verdict::Holds);
+
+        let documented = [
+            result("a", segv(), true, None),
+            result(
+                "prot-w-read",
+                read(),
+                true,
+                Some("PROT_WRITE implies PROT_READ"),
+            ),
+        ];
+        let claim = verdict("S8", &documented);
+        assert_eq!(claim.verdict, Verdict::HoldsWithNuance);
+        assert!(claim.evidence.contains("prot-w-read"), "{}", claim.evidence);
+
+        let corner = [
+            result("a", segv(), true, None),
+            result("c", read(), false, None),
+        ];
+        assert_eq!(verdict("S8", &corner).verdict, Verdict::HoldsWithNuance);
+
+        let contradiction = [
+            result("a", segv(), true, None),
+            result("d", read(), true, None),
+        ];
+        let claim = verdict("S8", &contradiction);
+        assert_eq!(claim.verdict, Verdict::Refuted);
+        assert!(claim.evidence.contains("d: expected"), "{}", claim.evidence);
+
+        let not_run = [result(
+            "e",
+            Observed::NotRun {
+                reason: "no stub".into(),
+            },
+            true,
+            None,
+        )];
+        assert_eq!(verdict("S8", &not_run).verdict, Verdict::NotMeasured);
+    }
+}

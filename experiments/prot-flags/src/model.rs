@@ -441,3 +441,116 @@ pub fn hex(byte: u8) -> String {
 pub fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(expected: Expected, observed: Observed, want: Option<bool>) {
+        assert_eq!(
+            expected.matches(&observed),
+            want,
+            "{expected:?} vs {observed:?}"
+        );
+    }
+
+    fn ok(value: &str) -> Observed {
+        Observed::Ok {
+            value: value.to_string(),
+        }
+    }
+
+    fn segv(code: Option<&str>) -> Observed {
+        Observed::Signal {
+            signal: "SIGSEGV".to_string(),
+            si_code: code.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn expectations_match_only_the_outcome_they_name() {
+        check(Expected::Ok(None), ok("anything"), Some(true));
+        check(
+            Expected::Ok(Some("read 0x37".into())),
+            ok("read 0x37"),
+            Some(true),
+        );
+        check(
+            Expected::Ok(Some("read 0x37".into())),
+            ok("read 0x38"),
+            Some(false),
+        );
+        check(Expected::Ok(None), segv(Some("SEGV_ACCERR")), Some(false));
+        check(
+            Expected::Errno("EACCES"),
+            Observed::Errno {
+                name: "EACCES".into(),
+                call: "mprotect".into(),
+            },
+            Some(true),
+        );
+        check(
+            Expected::Errno("EACCES"),
+            Observed::Errno {
+                name: "EPERM".into(),
+                call: "mmap".into(),
+            },
+            Some(false),
+        );
+        check(
+            Expected::Signal("SIGSEGV", Some("SEGV_ACCERR")),
+            segv(Some("SEGV_ACCERR")),
+            Some(true),
+        );
+        check(
+            Expected::Signal("SIGSEGV", Some("SEGV_ACCERR")),
+            segv(Some("SEGV_PKUERR")),
+            Some(false),
+        );
+        check(Expected::Signal("SIGSEGV", None), segv(None), Some(true));
+        check(
+            Expected::OneOf(vec!["a".into(), "b".into()]),
+            ok("b"),
+            Some(true),
+        );
+        check(
+            Expected::OneOf(vec!["a".into(), "b".into()]),
+            ok("c"),
+            Some(false),
+        );
+        check(
+            Expected::Ok(None),
+            Observed::NotRun {
+                reason: "no stub".into(),
+            },
+            None,
+        );
+        check(
+            Expected::Ok(None),
+            Observed::TimedOut { after_ms: 5000 },
+            Some(false),
+        );
+    }
+
+    #[test]
+    fn flags_and_prots_are_named_as_a_student_writes_them() {
+        assert_eq!(
+            flags_name(libc::MAP_SHARED | libc::MAP_PRIVATE),
+            "MAP_SHARED_VALIDATE"
+        );
+        assert_eq!(
+            flags_name(libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED),
+            "MAP_PRIVATE|MAP_FIXED|MAP_ANONYMOUS"
+        );
+        assert_eq!(flags_name(0), "no mapping type (0)");
+        assert_eq!(
+            flags_name(libc::MAP_SHARED | raw::MAP_UNKNOWN_BIT),
+            "MAP_SHARED|unknown bit 0x200000"
+        );
+        assert_eq!(prot_name(libc::PROT_NONE), "PROT_NONE");
+        assert_eq!(
+            prot_name(libc::PROT_READ | libc::PROT_EXEC),
+            "PROT_READ|PROT_EXEC"
+        );
+    }
+}
