@@ -16,6 +16,9 @@ use crate::methods::{Family, Method, expected_read_calls};
 use crate::plan::{Plan, Scenario};
 use crate::runner::{PassRecord, SizeInfo, series_name};
 
+/// A warm pass that ran on a CPU less than this fraction of its elapsed
+/// time was slowed by other processes: warned about.
+const BUSY_MACHINE: f64 = 0.9;
 /// S5: read()'s measured calls per pass may differ from ceil(s/b) + 1 by at
 /// most this fraction.
 const READ_CALLS_TOLERANCE: f64 = 0.01;
@@ -123,6 +126,15 @@ pub(crate) fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `1 system call`, `4,097 system calls`.
+pub(crate) fn count(n: u64, singular: &str, plural: &str) -> String {
+    format!(
+        "{} {}",
+        thousands(n),
+        if n == 1 { singular } else { plural }
+    )
 }
 
 /// Selections over the records of one run.
@@ -322,6 +334,7 @@ fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>) -> Value {
         "fraction_of_ceiling".into(),
         json!(ceiling.map(|c| r.gb_per_s() / c)),
     );
+    s.insert("on_cpu_fraction".into(), json!(r.on_cpu_fraction()));
     s.insert("user_ms".into(), json!(m.rusage.user_ns as f64 / 1e6));
     s.insert("system_ms".into(), json!(m.rusage.system_ns as f64 / 1e6));
     s.insert("n_syscalls".into(), json!(r.n_syscalls()));
@@ -512,11 +525,11 @@ fn claim_s5(table: &Records, plan: &Plan, size: u64, syscalls_reason: &str) -> C
         100.0 * worst_deviation
     );
     let mmap_part = format!(
-        "mmap-reused made {} system call(s) and {} page faults in its first pass, then {} system calls and {} faults per pass",
-        thousands(first_calls.round() as u64),
-        thousands(first_faults.round() as u64),
-        thousands(later_calls.round() as u64),
-        thousands(later_faults.round() as u64)
+        "mmap-reused made {} and {} in its first pass, then {} and {} per pass",
+        count(first_calls.round() as u64, "system call", "system calls"),
+        count(first_faults.round() as u64, "page fault", "page faults"),
+        count(later_calls.round() as u64, "system call", "system calls"),
+        count(later_faults.round() as u64, "fault", "faults")
     );
     let read_ok = worst_deviation <= READ_CALLS_TOLERANCE;
     let mmap_ok = later_calls == 0.0 && first_calls <= 1.0;
@@ -585,20 +598,24 @@ fn claim_s13(table: &Records, plan: &Plan, size: u64) -> Claim {
     let paid = |bytes: Option<f64>| bytes.is_none_or(|b| b >= STORAGE_READ_FRACTION * size as f64);
     let io_text = match (read_io, mmap_io) {
         (Some(r), Some(m)) => format!(
-            "read from storage: {} and {} ({} major faults for mmap)",
+            "read from storage: {} and {} ({} for mmap)",
             format_size(r as u64),
             format_size(m as u64),
-            thousands(mmap_majors as u64)
+            count(mmap_majors as u64, "major fault", "major faults")
         ),
         _ => format!(
-            "storage reads unknown (/proc/self/io unreadable); mmap took {} major faults",
-            thousands(mmap_majors as u64)
+            "storage reads unknown (/proc/self/io unreadable); mmap took {}",
+            count(mmap_majors as u64, "major fault", "major faults")
         ),
     };
     let ratio = read_cold.max(mmap_cold) / read_cold.min(mmap_cold);
+    let apart = if ratio <= COLD_SAME_PRICE {
+        format!("within {:.0}% of each other", 100.0 * (ratio - 1.0))
+    } else {
+        format!("{ratio:.1}x apart")
+    };
     let evidence = format!(
-        "first cold pass: {read_name} {read_cold:.0} ms, mmap-reused {mmap_cold:.0} ms (within {:.0}% of each other), against {read_warm:.0} ms and {mmap_warm:.0} ms for a warm first pass; {io_text}",
-        100.0 * (ratio - 1.0)
+        "first cold pass: {read_name} {read_cold:.0} ms, mmap-reused {mmap_cold:.0} ms ({apart}), against {read_warm:.0} ms and {mmap_warm:.0} ms for a warm first pass; {io_text}"
     );
     let both_slower = read_cold > 1.1 * read_warm && mmap_cold > 1.1 * mmap_warm;
     let verdict = if !(paid(read_io) && paid(mmap_io) && both_slower) {
@@ -610,7 +627,7 @@ fn claim_s13(table: &Records, plan: &Plan, size: u64) -> Claim {
     };
     let tail = match verdict {
         Verdict::HoldsWithNuance => format!(
-            ": both pay, but not the same price ({} was {ratio:.1}x slower cold)",
+            ": both pay, but not the same price ({} was the slower one cold)",
             if mmap_cold > read_cold {
                 "mmap-reused"
             } else {
@@ -749,6 +766,21 @@ fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -
                 "none needed; read the ceiling as the bandwidth with 4 KiB pages (THP mode in env.thp_enabled)",
             ));
         }
+    }
+    let on_cpu: Vec<f64> = records
+        .iter()
+        .filter(|r| r.scenario == Scenario::Warm)
+        .filter_map(|r| r.on_cpu_fraction())
+        .collect();
+    if let Some(fraction) = median(&on_cpu).filter(|f| *f < BUSY_MACHINE) {
+        out.push(Warning::new(
+            "busy-machine",
+            format!(
+                "the machine was busy: a warm pass ran on a CPU only {:.0}% of its time (median task-clock / elapsed), so absolute GB/s are low; ratios still compare methods fairly as long as the load hit all of them alike (the repetitions are interleaved)",
+                100.0 * fraction
+            ),
+            "rerun on an idle machine for absolute numbers; compare ratios, not times",
+        ));
     }
     if records.iter().any(|r| r.n_syscalls().is_none()) {
         out.push(Warning::new(

@@ -78,6 +78,14 @@ impl PassRecord {
         self.measurement.rusage.n_minor_faults + self.measurement.rusage.n_major_faults
     }
 
+    /// Time on a CPU (perf task-clock) over elapsed time: below 1 when the
+    /// thread waited for I/O or for a CPU that other processes held.
+    pub fn on_cpu_fraction(&self) -> Option<f64> {
+        self.measurement
+            .get("task-clock")
+            .map(|ns| ns as f64 / self.measurement.elapsed_ns.max(1) as f64)
+    }
+
     pub fn is_first_pass(&self) -> bool {
         self.pass_index == 1
     }
