@@ -65,7 +65,7 @@ pub fn figures() -> Vec<FigureSpec> {
         Axis::log("count", "count (faults or pages)"),
     );
     faults.series = Some("measure".into());
-    faults.how_to_read = "Every page of the private mapping was read first, so the write faults are copy-on-write faults only. If each written page costs one fault and one private copy, the write-fault line and the Private_Dirty line both lie on the diagonal (count = k). The pre-read line is flat: read faults map many pages each (fault-around), whatever k is.".into();
+    faults.how_to_read = "Every page of the private mapping was read first, so the write faults are copy-on-write faults only. If each written page costs one fault and one private copy, the write-fault line and the Private_Dirty line both lie on the diagonal (count = k), one on top of the other. The pre-read line is flat: read faults map many pages each (fault-around), whatever k is.".into();
     faults.claims = vec!["S9".into()];
 
     let mut cost = figure(
