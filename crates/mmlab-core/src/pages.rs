@@ -124,26 +124,27 @@ pub fn parse_smaps(text: &str) -> Vec<SmapsEntry> {
     for line in text.lines() {
         let mut parts = line.split_whitespace();
         let Some(first) = parts.next() else { continue };
-        if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
-            if let (Ok(start), Ok(end)) =
-                (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
-            {
-                let perms = parts.next().unwrap_or("").to_string();
-                let path = parts.skip(3).collect::<Vec<_>>().join(" ");
-                entries.push(SmapsEntry {
-                    start,
-                    end,
-                    perms,
-                    path,
-                    fields_kib: BTreeMap::new(),
-                });
-                continue;
-            }
+        let range = first.split_once('-').filter(|_| !first.ends_with(':'));
+        if let Some((Ok(start), Ok(end))) =
+            range.map(|(s, e)| (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16)))
+        {
+            let perms = parts.next().unwrap_or("").to_string();
+            let path = parts.skip(3).collect::<Vec<_>>().join(" ");
+            entries.push(SmapsEntry {
+                start,
+                end,
+                perms,
+                path,
+                fields_kib: BTreeMap::new(),
+            });
+            continue;
         }
-        if let (Some(name), Some(entry)) = (first.strip_suffix(':'), entries.last_mut()) {
-            if let Some(Ok(value)) = parts.next().map(str::parse::<u64>) {
-                entry.fields_kib.insert(name.to_string(), value);
-            }
+        if let (Some(name), Some(entry), Some(Ok(value))) = (
+            first.strip_suffix(':'),
+            entries.last_mut(),
+            parts.next().map(str::parse::<u64>),
+        ) {
+            entry.fields_kib.insert(name.to_string(), value);
         }
     }
     entries

@@ -347,8 +347,7 @@ fn wait_for_child(
                 let addr = u64::from_ne_bytes(r[8..16].try_into().expect("8 bytes"));
                 (sig, code, addr)
             })
-            .filter(|(sig, _, _)| *sig == signal)
-            .last();
+            .rfind(|(sig, _, _)| *sig == signal);
         Ending::Signaled {
             signal: signal_name(signal),
             signal_number: signal,

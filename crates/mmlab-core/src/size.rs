@@ -52,7 +52,7 @@ pub fn format_size(bytes: u64) -> String {
     ];
     for (name, unit) in UNITS {
         if bytes >= unit {
-            return if bytes % unit == 0 {
+            return if bytes.is_multiple_of(unit) {
                 format!("{} {name}", bytes / unit)
             } else {
                 format!("{:.1} {name}", bytes as f64 / unit as f64)
@@ -71,7 +71,7 @@ pub fn format_size_short(bytes: u64) -> String {
         ("m", 1 << 20),
         ("k", 1 << 10),
     ] {
-        if bytes >= unit && bytes % unit == 0 {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
             return format!("{}{name}", bytes / unit);
         }
     }
