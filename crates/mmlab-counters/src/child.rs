@@ -54,6 +54,8 @@ pub fn measure_command(
             "empty command",
         )));
     }
+    // Bad input (names, tracepoints) is found before anything runs.
+    let plan = CounterSet::plan(events)?;
     // Everything the child needs is built before fork: after fork, only
     // async-signal-safe calls are allowed there.
     let c_args: Vec<CString> = argv
@@ -74,15 +76,14 @@ pub fn measure_command(
     let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io("pipe2"))?;
     let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io("pipe2"))?;
 
-    let pid = fork_waiting_child(&go_r, &err_w, &c_ptrs).map_err(io("fork"))?;
+    let pid = fork_waiting_child(&go_r, &err_w, [&go_w, &err_r], &c_ptrs).map_err(io("fork"))?;
     drop(go_r);
     drop(err_w);
 
-    let set = match CounterSet::open_for(events, Target::ChildOnExec(pid)) {
+    let set = match plan.open(Target::ChildOnExec(pid)) {
         Ok(set) => set,
         Err(e) => {
-            drop(go_w); // the child reads EOF and exits without exec
-            let _ = wait4(pid);
+            kill_and_reap(pid);
             return Err(e);
         }
     };
@@ -90,7 +91,7 @@ pub fn measure_command(
     let go = nix::unistd::write(&go_w, b"g");
     drop(go_w);
     if let Err(e) = go {
-        let _ = wait4(pid);
+        kill_and_reap(pid);
         return Err(io("write(start pipe)")(e));
     }
     // EOF: exec succeeded (the pipe is close-on-exec); 4 bytes: its errno.
@@ -124,16 +125,27 @@ pub fn measure_command(
     })
 }
 
+/// Ends a child that was never told to exec. (Not by closing the start pipe:
+/// a child forked meanwhile by another thread may hold a copy of its write
+/// end until it execs itself.)
+fn kill_and_reap(pid: libc::pid_t) {
+    // SAFETY: kill has no memory effects; `pid` is our own unreaped child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let _ = wait4(pid);
+}
+
 /// Forks a child that waits for one byte on `go` (EOF: exits 126 without
 /// exec), then execvp's `argv`; if exec fails it writes errno to `err` and
-/// exits 127.
+/// exits 127. `go_w` and `err_r` are the parent's ends, closed in the child.
 fn fork_waiting_child(
     go: &OwnedFd,
     err: &OwnedFd,
+    parent_ends: [&OwnedFd; 2],
     argv: &[*const libc::c_char],
 ) -> Result<libc::pid_t, nix::errno::Errno> {
     let go = go.as_raw_fd();
     let err = err.as_raw_fd();
+    let parent_ends = parent_ends.map(|fd| fd.as_raw_fd());
     // SAFETY: after fork the child only calls async-signal-safe functions
     // (read, execvp with prebuilt arguments, write, _exit) on memory that was
     // prepared before the fork; it never returns into Rust code.
@@ -143,6 +155,9 @@ fn fork_waiting_child(
             return Err(nix::errno::Errno::last());
         }
         if pid == 0 {
+            for fd in parent_ends {
+                libc::close(fd);
+            }
             let mut byte = 0u8;
             loop {
                 let n = libc::read(go, (&raw mut byte).cast(), 1);

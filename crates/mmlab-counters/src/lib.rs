@@ -217,7 +217,12 @@ impl CounterSet {
     }
 
     pub(crate) fn open_for(events: &[&str], target: Target) -> Result<CounterSet, CounterError> {
-        // Parse everything first: bad input fails before anything is opened.
+        CounterSet::plan(events)?.open(target)
+    }
+
+    /// Parses the names and resolves tracepoint ids: all bad input is found
+    /// here, before anything is opened (or any child forked).
+    pub(crate) fn plan(events: &[&str]) -> Result<Plan, CounterError> {
         let mut names: Vec<String> = Vec::new();
         let mut kinds = Vec::new();
         for &name in events {
@@ -245,16 +250,9 @@ impl CounterSet {
             tracefs::resolve(&wanted)
         };
 
-        let mut set = CounterSet {
-            names,
-            slots: Vec::new(),
-            groups: Vec::new(),
-            notes: BTreeMap::new(),
-            on_self: matches!(target, Target::ThisThread),
-        };
         // Builders per event, or the reason it has none.
         let mut builders: Vec<Result<Builder<'static>, String>> = Vec::new();
-        for (name, kind) in set.names.iter().zip(&kinds) {
+        for (name, kind) in names.iter().zip(&kinds) {
             let builder = match kind {
                 events::EventKind::Hardware(hw) => Ok(Builder::new(*hw)),
                 events::EventKind::Cache(..) => Ok(Builder::new(kind.cache().expect("cache"))),
@@ -276,7 +274,37 @@ impl CounterSet {
             };
             builders.push(builder);
         }
+        Ok(Plan {
+            names,
+            kinds,
+            builders,
+        })
+    }
+}
 
+/// A checked list of events with their perf_event_attr, not opened yet.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    names: Vec<String>,
+    kinds: Vec<events::EventKind>,
+    builders: Vec<Result<Builder<'static>, String>>,
+}
+
+impl Plan {
+    /// Opens the groups on `target`.
+    pub(crate) fn open(self, target: Target) -> Result<CounterSet, CounterError> {
+        let Plan {
+            names,
+            kinds,
+            mut builders,
+        } = self;
+        let mut set = CounterSet {
+            names,
+            slots: Vec::new(),
+            groups: Vec::new(),
+            notes: BTreeMap::new(),
+            on_self: matches!(target, Target::ThisThread),
+        };
         // Hardware groups of HARDWARE_GROUP_SIZE, then one software group.
         let hw: Vec<usize> = (0..kinds.len())
             .filter(|&i| kinds[i].is_hardware() && builders[i].is_ok())
@@ -359,7 +387,9 @@ impl CounterSet {
             .collect();
         Ok(set)
     }
+}
 
+impl CounterSet {
     /// Resets, enables, runs `f`, disables and reads. Counts the calling
     /// thread only. Never fails: a counter that cannot be read becomes
     /// `None` with its reason in `notes`.

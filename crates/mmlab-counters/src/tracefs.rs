@@ -216,3 +216,21 @@ fn unmount(dir: &Path) -> std::io::Result<()> {
     }
     Err(err)
 }
+
+/// The id of tracepoint `subsystem:name` (mounting tracefs privately for the
+/// lookup if needed, as for a counter set), or why there is none.
+pub fn tracepoint_id(event: &str) -> Result<u64, String> {
+    let (sys, name) = event
+        .split_once(':')
+        .ok_or_else(|| format!("{event:?} is not subsystem:name"))?;
+    let key = (sys.to_string(), name.to_string());
+    match resolve(std::slice::from_ref(&key)).remove(&key) {
+        Some(Ok(id)) => Ok(id),
+        Some(Err(IdError::NoSuchTracepoint { path })) => Err(format!(
+            "tracepoint {event} does not exist: no {}",
+            path.display()
+        )),
+        Some(Err(IdError::Unavailable(reason))) => Err(reason),
+        None => Err(format!("tracepoint {event} was not resolved")),
+    }
+}

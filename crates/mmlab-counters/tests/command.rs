@@ -1,0 +1,172 @@
+//! Counting a command from its exec onwards, against `perf stat` on the same
+//! command (skipped with a printed reason where `perf` is absent).
+
+use std::process::Command;
+
+use mmlab_core::Availability;
+use mmlab_counters::{CounterError, measure_command};
+
+const WORKLOAD: &str = env!("CARGO_BIN_EXE_counters-workload");
+
+fn within(a: u64, b: u64, pct: f64, abs: u64) -> bool {
+    let d = a.abs_diff(b);
+    d <= abs || (d as f64) <= pct / 100.0 * a.max(b) as f64
+}
+
+fn argv(args: &[&str]) -> Vec<String> {
+    std::iter::once(WORKLOAD)
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
+/// `perf stat -x,` on `argv`: event -> count (None for "<not counted>").
+/// Tracepoints are given to perf by id (`tracepoint/config=ID/`), so perf
+/// does not mount tracefs itself (it would leave it mounted).
+fn perf_stat(events: &[&str], argv: &[String]) -> Result<Vec<Option<u64>>, String> {
+    let mut spec = Vec::new();
+    for event in events {
+        if event.contains(':') {
+            let id = mmlab_counters::tracefs::tracepoint_id(event)?;
+            spec.push(format!("tracepoint/config={id}/"));
+        } else {
+            spec.push(event.to_string());
+        }
+    }
+    let out = Command::new("perf")
+        .args(["stat", "-x,", "-e", &spec.join(","), "--"])
+        .args(argv)
+        .output()
+        .map_err(|e| format!("perf not runnable: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "perf stat failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stderr);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(',')).collect();
+    if rows.len() != events.len() {
+        return Err(format!("unexpected perf stat output: {text}"));
+    }
+    Ok(rows
+        .iter()
+        .map(|row| row.split(',').next().and_then(|v| v.parse().ok()))
+        .collect())
+}
+
+#[test]
+fn faults_and_system_calls_agree_with_perf_stat_on_the_same_command() {
+    let events = [
+        "page-faults",
+        "minor-faults",
+        "major-faults",
+        "raw_syscalls:sys_enter",
+        "syscalls:sys_enter_read",
+    ];
+    let pages = 3000u64;
+    let reads = 1000u64;
+    let command = argv(&["--pages", &pages.to_string(), "--reads", &reads.to_string()]);
+    let ours = measure_command(&command, &events).expect("measure");
+    assert_eq!(ours.exit_code, Some(0));
+    for event in events {
+        if let Some(Availability::Unavailable(reason)) = ours.availability.get(event) {
+            println!("skipped: {event} unavailable: {reason}");
+            return;
+        }
+    }
+    let m = &ours.measurement;
+    let get = |e: &str| m.get(e).expect("counted");
+    // The known numbers, plus what starting a program costs.
+    assert!(get("minor-faults") >= pages, "{:?}", m.counts);
+    assert!(
+        (reads..reads + 50).contains(&get("syscalls:sys_enter_read")),
+        "{:?}",
+        m.counts
+    );
+    assert!(get("raw_syscalls:sys_enter") >= reads);
+    // wait4's rusage of the same child.
+    assert!(
+        within(get("minor-faults"), m.rusage.n_minor_faults, 1.0, 5),
+        "{m:?}"
+    );
+    assert!(
+        within(get("major-faults"), m.rusage.n_major_faults, 1.0, 5),
+        "{m:?}"
+    );
+
+    let theirs = match perf_stat(&events, &command) {
+        Ok(counts) => counts,
+        Err(reason) => {
+            println!("skipped the perf stat comparison: {reason}");
+            return;
+        }
+    };
+    for (event, theirs) in events.iter().zip(theirs) {
+        let theirs = theirs.unwrap_or_else(|| panic!("perf stat did not count {event}"));
+        let ours = get(event);
+        let (pct, abs) = if event.contains("sys_enter") {
+            (1.0, 10)
+        } else {
+            (1.0, 5)
+        };
+        println!("{event}: mmlab {ours}, perf stat {theirs}");
+        assert!(
+            within(ours, theirs, pct, abs),
+            "{event}: mmlab {ours} vs perf stat {theirs}"
+        );
+    }
+}
+
+#[test]
+fn the_commands_exit_status_comes_back() {
+    let ours = measure_command(&argv(&["--exit", "3"]), &["task-clock"]).expect("measure");
+    assert_eq!(
+        (ours.exit_code, ours.signal, ours.shell_status()),
+        (Some(3), None, 3)
+    );
+    let ours =
+        measure_command(&["sh".into(), "-c".into(), "kill -TERM $$".into()], &[]).expect("measure");
+    assert_eq!(ours.signal, Some(libc::SIGTERM));
+    assert_eq!(ours.shell_status(), 128 + libc::SIGTERM);
+}
+
+#[test]
+fn a_command_that_cannot_start_is_an_error_naming_it() {
+    let err = measure_command(
+        &["/nonexistent/mmlab-no-such-program".into()],
+        &["task-clock"],
+    )
+    .expect_err("cannot start");
+    assert!(matches!(err, CounterError::CannotStart { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("mmlab-no-such-program") && text.contains("No such file"),
+        "{text}"
+    );
+    // Bad input is found before anything runs.
+    let err = measure_command(&argv(&[]), &["no-such-event"]).expect_err("bad event");
+    assert!(matches!(err, CounterError::UnknownEvent(_)), "{err}");
+}
+
+#[test]
+fn map_populate_faults_in_a_command_are_in_wait4_rusage_not_in_perf_page_faults() {
+    let ours = measure_command(&argv(&["--populate", "2048"]), &["minor-faults"]).expect("run");
+    let m = &ours.measurement;
+    let Some(perf) = m.get("minor-faults") else {
+        println!(
+            "skipped: minor-faults unavailable: {:?}",
+            m.notes.get("minor-faults")
+        );
+        return;
+    };
+    println!(
+        "--populate 2048: perf minor-faults {perf}, wait4 minor faults {}",
+        m.rusage.n_minor_faults
+    );
+    assert!(m.rusage.n_minor_faults >= perf + 2048, "{m:?}");
+}
