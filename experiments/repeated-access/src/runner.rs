@@ -105,6 +105,16 @@ pub fn series_name(method: Method, block_bytes: u64) -> String {
     }
 }
 
+/// One unmeasured cold read of the whole file before a scenario that reads
+/// from storage. Without it, whichever method came first after a stretch
+/// of cached passes paid extra for its cold pass (up to 3x the next method's
+/// time here, the same for read() and pread()), an effect of position, not
+/// of the method.
+fn prime_storage(data: &DataFile) -> anyhow::Result<()> {
+    data.evict()?;
+    read_whole_file(data)
+}
+
 /// Reads the whole file once (1 MiB blocks) so that it is cached.
 fn read_whole_file(data: &DataFile) -> anyhow::Result<()> {
     let mut file = data.open()?;
@@ -341,6 +351,10 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         // so that drift on a shared machine hits all of them alike.
         for repetition in 0..plan.repetitions {
             for scenario in Scenario::ALL {
+                if scenario != Scenario::Warm {
+                    // Unmeasured: see `prime_storage`.
+                    prime_storage(&data)?;
+                }
                 for (method, block) in plan.configurations(scenario) {
                     bar.set_message(format!(
                         "{} {} {}",
