@@ -12,6 +12,7 @@ pub fn experiments() -> Vec<&'static dyn Experiment> {
         lazy_loading::EXPERIMENT,
         repeated_access::EXPERIMENT,
         copy_on_write::EXPERIMENT,
+        who_calls_mmap::EXPERIMENT,
     ]
 }
 

@@ -1,0 +1,184 @@
+//! The small programs the experiment traces. They run inside the `mmlab`
+//! binary itself (`mmlab trace --workload SPEC`, a hidden flag), started
+//! fresh for every trace, so each one begins with a clean malloc state and
+//! the dynamic loader's work happens in front of the tracer.
+//!
+//! Each workload brackets the part that matters with *marks*: a `write` to
+//! fd -1 whose text says where it is (`mmlab-mark: begin malloc 131072`).
+//! The kernel answers EBADF and does nothing else, but the tracer records
+//! the call with its text, so the experiment (and a student reading the
+//! trace) can tell the program's own calls from the start-up's.
+
+use std::fs::File;
+use std::io::Read;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use mmlab_core::pages::Rusage;
+
+/// The prefix of every mark's text.
+pub const MARK_PREFIX: &str = "mmlab-mark: ";
+
+/// Writes a mark: `write(-1, "mmlab-mark: <text>", len)`, which fails with
+/// EBADF and is seen only by a tracer.
+pub fn mark(text: &str) {
+    let message = format!("{MARK_PREFIX}{text}");
+    // SAFETY: write(2) reads `len` bytes from a valid buffer we own; fd -1
+    // is never open, so the kernel returns EBADF without side effects.
+    unsafe {
+        libc::write(-1, message.as_ptr().cast(), message.len());
+    }
+}
+
+/// Wrapping sum of little-endian u64 words, a trailing partial word
+/// zero-padded: the same checksum as `mmlab_core::DataFile`.
+pub fn checksum(bytes: &[u8]) -> u64 {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut sum = 0u64;
+    for chunk in &mut chunks {
+        sum = sum.wrapping_add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        sum = sum.wrapping_add(u64::from_le_bytes(word));
+    }
+    sum
+}
+
+/// malloc(size), touch its first and last byte, free.
+fn malloc_and_free(size: usize) {
+    // SAFETY: malloc returns null or a block of `size` bytes that we own;
+    // we write inside it and free it exactly once.
+    unsafe {
+        let block = libc::malloc(size).cast::<u8>();
+        if block.is_null() {
+            return;
+        }
+        block.write_volatile(1);
+        block.add(size - 1).write_volatile(1);
+        mark(&format!("free {size}"));
+        libc::free(block.cast());
+    }
+}
+
+/// Runs the workload named by `spec` and returns the exit status.
+///
+/// - `noop`: nothing; a trace shows only the start-up (the loader's work)
+/// - `malloc:N`: malloc(N), touch, free
+/// - `malloc-twice:N`: the same twice (the second shows glibc's dynamic threshold)
+/// - `fs-read:PATH`: `std::fs::read` of the file
+/// - `read-4k:PATH`: `read()` into a 4 KiB buffer until end of file
+/// - `mmap:PATH`: map the file with memmap2 and sum it
+/// - `readloop:N`: N `read()` calls of 64 bytes from /dev/zero, then print
+///   `elapsed_ns=E calls=N` on stdout (after a warm-up of 1000 calls)
+pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
+    let (name, value) = spec.split_once(':').unwrap_or((spec, ""));
+    let size = || -> anyhow::Result<usize> {
+        let bytes = mmlab_core::parse_size(value)
+            .with_context(|| format!("workload {spec:?}: bad size"))?;
+        if bytes == 0 {
+            bail!("workload {spec:?}: the size must not be 0");
+        }
+        Ok(bytes as usize)
+    };
+    match name {
+        "noop" => {}
+        "malloc" => {
+            let size = size()?;
+            mark(&format!("begin malloc {size}"));
+            malloc_and_free(size);
+            mark("end");
+        }
+        "malloc-twice" => {
+            let size = size()?;
+            mark(&format!("begin malloc-twice {size}"));
+            malloc_and_free(size);
+            mark("again");
+            malloc_and_free(size);
+            mark("end");
+        }
+        "fs-read" => {
+            mark("begin fs-read");
+            let before = Rusage::now(true);
+            let data = std::fs::read(value).with_context(|| format!("cannot read {value}"))?;
+            let (len, sum) = (data.len(), checksum(&data));
+            drop(data);
+            let faults = Rusage::now(true).since(&before).n_minor_faults;
+            mark(&format!(
+                "end bytes={len} checksum={sum} minor_faults={faults}"
+            ));
+        }
+        "read-4k" => {
+            mark("begin read-4k");
+            let before = Rusage::now(true);
+            let mut file = File::open(value).with_context(|| format!("cannot open {value}"))?;
+            let mut buffer = [0u8; 4096];
+            let (mut len, mut sum) = (0usize, 0u64);
+            loop {
+                let n = file
+                    .read(&mut buffer)
+                    .with_context(|| format!("cannot read {value}"))?;
+                if n == 0 {
+                    break;
+                }
+                // Blocks are 8-byte aligned in the file (4 KiB reads of a
+                // regular file return whole blocks), so sums add up.
+                sum = sum.wrapping_add(checksum(&buffer[..n]));
+                len += n;
+            }
+            drop(file);
+            let faults = Rusage::now(true).since(&before).n_minor_faults;
+            mark(&format!(
+                "end bytes={len} checksum={sum} minor_faults={faults}"
+            ));
+        }
+        "mmap" => {
+            mark("begin mmap");
+            let before = Rusage::now(true);
+            let file = File::open(value).with_context(|| format!("cannot open {value}"))?;
+            // SAFETY (memmap2's contract): the file is the experiment's own
+            // data file, which nobody truncates while it is mapped.
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("cannot mmap {value}"))?;
+            let (len, sum) = (map.len(), checksum(&map));
+            drop(map);
+            drop(file);
+            let faults = Rusage::now(true).since(&before).n_minor_faults;
+            mark(&format!(
+                "end bytes={len} checksum={sum} minor_faults={faults}"
+            ));
+        }
+        "readloop" => {
+            let calls: u64 = value
+                .parse()
+                .with_context(|| format!("workload {spec:?}: bad number of calls"))?;
+            let zero = File::open("/dev/zero").context("cannot open /dev/zero")?;
+            read_loop(&zero, WARM_UP_CALLS)?;
+            let elapsed_ns = read_loop(&zero, calls)?;
+            println!("elapsed_ns={elapsed_ns} calls={calls}");
+        }
+        _ => bail!(
+            "unknown workload {spec:?}: noop, malloc:N, malloc-twice:N, fs-read:PATH, read-4k:PATH, \
+             mmap:PATH, readloop:N"
+        ),
+    }
+    Ok(0)
+}
+
+/// Calls made before the timed loop, so that both the in-process loop and
+/// the workload's are timed warm.
+pub const WARM_UP_CALLS: u64 = 1000;
+
+/// `calls` read() calls of 64 bytes from `file` (/dev/zero); returns the
+/// elapsed nanoseconds.
+pub fn read_loop(mut file: &File, calls: u64) -> anyhow::Result<u64> {
+    let mut buffer = [0u8; 64];
+    let started = Instant::now();
+    for _ in 0..calls {
+        let n = file.read(&mut buffer).context("read /dev/zero")?;
+        std::hint::black_box(n);
+    }
+    Ok(started.elapsed().as_nanos() as u64)
+}
