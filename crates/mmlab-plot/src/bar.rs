@@ -217,10 +217,10 @@ pub fn bar(
             }
         }
     }
-    for reference in &spec.reference_lines {
+    for (index, reference) in spec.reference_lines.iter().enumerate() {
         if y_scale.can_show(reference.value) {
             let y = y_scale.pixel(reference.value);
-            scene.dashed(vec![(plot.left, y), (plot.right, y)], Rgb::AXIS, 2);
+            crate::frame::reference_line(&mut scene, index, (plot.left, plot.right), y);
         }
     }
     if n_off_log > 0 {

@@ -374,8 +374,18 @@ pub fn series_legend(
         notes.push(text.clone());
         items.push(LegendItem::Note { text });
     }
-    for reference in &spec.reference_lines {
+    for (index, reference) in spec.reference_lines.iter().enumerate() {
+        // A label that already says its number ("file size (64 MiB)") is
+        // not given it a second time.
+        if reference.label.chars().any(|c| c.is_ascii_digit()) {
+            items.push(LegendItem::Reference {
+                text: reference.label.clone(),
+                index,
+            });
+            continue;
+        }
         items.push(LegendItem::Reference {
+            index,
             text: format!(
                 "{} ({})",
                 reference.label,

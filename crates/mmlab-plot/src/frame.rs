@@ -37,8 +37,8 @@ pub enum LegendItem {
     Outlined { text: String },
     /// A series with no value on this machine: a crossed box and the reason.
     Missing { text: String, colour: Rgb },
-    /// A horizontal reference line.
-    Reference { text: String },
+    /// The `index`-th horizontal reference line of its figure.
+    Reference { text: String, index: usize },
     /// A sentence, no symbol.
     Note { text: String },
 }
@@ -50,7 +50,7 @@ impl LegendItem {
             | LegendItem::Box { text, .. }
             | LegendItem::Outlined { text }
             | LegendItem::Missing { text, .. }
-            | LegendItem::Reference { text }
+            | LegendItem::Reference { text, .. }
             | LegendItem::Note { text } => text,
         }
     }
@@ -138,8 +138,8 @@ impl Legend {
                     scene.line(vec![(x0, y0), (x1, y1)], *colour, 2);
                     scene.line(vec![(x0, y1), (x1, y0)], *colour, 2);
                 }
-                LegendItem::Reference { .. } => {
-                    scene.dashed(vec![(x, middle), (x + SWATCH, middle)], Rgb::AXIS, 2);
+                LegendItem::Reference { index, .. } => {
+                    reference_line(scene, *index, (x, x + SWATCH), middle);
                 }
                 LegendItem::Note { .. } => {}
             }
@@ -195,4 +195,17 @@ impl Heading {
             Anchor::TopLeft,
         );
     }
+}
+
+/// How the `index`-th reference line of a figure looks: a grey and a dash
+/// pattern of its own, so that several stay apart in the legend and plot.
+pub fn reference_line(scene: &mut Scene, index: usize, (from, to): (i32, i32), y: i32) {
+    const LOOKS: [(Rgb, (f64, f64)); 4] = [
+        (Rgb(0x33, 0x33, 0x33), (8.0, 5.0)),
+        (Rgb(0x77, 0x77, 0x77), (2.0, 4.0)),
+        (Rgb(0x33, 0x33, 0x33), (18.0, 4.0)),
+        (Rgb(0x77, 0x77, 0x77), (6.0, 10.0)),
+    ];
+    let (colour, dash) = LOOKS[index % LOOKS.len()];
+    scene.pattern(vec![(from, y), (to, y)], colour, 2, dash);
 }

@@ -47,7 +47,7 @@ pub fn line(
         }
     }
     ys.extend(spec.reference_lines.iter().map(|r| r.value));
-    let mut x_scale = Scale::new(&xs, spec.x.log, TickFormat::for_field(&spec.x.field), false);
+    let mut x_scale = Scale::tight(&xs, spec.x.log, TickFormat::for_field(&spec.x.field));
     let mut y_scale = Scale::new(&ys, spec.y.log, TickFormat::for_field(&spec.y.field), true);
     if n_not_numeric_x > 0 {
         notes.push(format!(
@@ -74,14 +74,22 @@ pub fn line(
         Some(36),
     );
 
-    for reference in &spec.reference_lines {
+    for (index, reference) in spec.reference_lines.iter().enumerate() {
         if y_scale.can_show(reference.value) {
             let y = y_scale.pixel(reference.value);
-            scene.dashed(vec![(plot.left, y), (plot.right, y)], Rgb::AXIS, 2);
+            crate::frame::reference_line(&mut scene, index, (plot.left, plot.right), y);
         }
     }
+    // Where each series is drawn, in pixels, before drawing any: a series
+    // hidden under a later one (the same points) gets a wide halo so both
+    // stay visible.
+    struct Placed {
+        look: crate::frame::SeriesLook,
+        pixels: Vec<(i32, i32)>,
+        whiskers: Vec<Option<(i32, i32)>>,
+    }
+    let mut placed: Vec<Placed> = Vec::new();
     for s in series.iter().filter(|s| s.n_values > 0) {
-        let look = look(s, &series, palette);
         let mut points: Vec<(f64, f64, Option<(f64, f64)>)> = s
             .cells
             .iter()
@@ -93,10 +101,46 @@ pub fn line(
             .filter(|(x, y, _)| x_scale.can_show(*x) && y_scale.can_show(*y))
             .collect();
         n_off_log += points.len() - shown.len();
-        let pixels: Vec<(i32, i32)> = shown
-            .iter()
-            .map(|(x, y, _)| (x_scale.pixel(*x), y_scale.pixel(*y)))
-            .collect();
+        placed.push(Placed {
+            look: look(s, &series, palette),
+            pixels: shown
+                .iter()
+                .map(|(x, y, _)| (x_scale.pixel(*x), y_scale.pixel(*y)))
+                .collect(),
+            whiskers: shown
+                .iter()
+                .map(|(_, _, whisker)| {
+                    whisker
+                        .filter(|(low, high)| y_scale.can_show(*low) && y_scale.can_show(*high))
+                        .map(|(low, high)| (y_scale.pixel(low), y_scale.pixel(high)))
+                })
+                .collect(),
+        });
+    }
+    let close = |a: (i32, i32), b: (i32, i32)| (a.0 - b.0).abs() <= 2 && (a.1 - b.1).abs() <= 2;
+    let mut n_hidden = 0;
+    for (i, series_placed) in placed.iter().enumerate() {
+        let Placed {
+            look,
+            pixels,
+            whiskers,
+        } = series_placed;
+        let hidden = placed[i + 1..].iter().any(|later| {
+            let shared = pixels
+                .iter()
+                .filter(|p| later.pixels.iter().any(|q| close(**p, *q)))
+                .count();
+            shared * 2 >= pixels.len() && !pixels.is_empty()
+        });
+        if hidden {
+            n_hidden += 1;
+            if pixels.len() > 1 {
+                scene.line(pixels.clone(), look.colour.tint(0.45), 8);
+            }
+            for (px, py) in pixels {
+                scene.marker_sized(*px, *py, look.marker, look.colour.tint(0.45), true, 9);
+            }
+        }
         if pixels.len() > 1 {
             if look.second_run {
                 scene.dashed(pixels.clone(), look.colour, 2);
@@ -104,18 +148,21 @@ pub fn line(
                 scene.line(pixels.clone(), look.colour, 2);
             }
         }
-        for ((x, _, whisker), (px, py)) in shown.iter().zip(&pixels) {
-            if let Some((low, high)) = whisker {
-                let _ = x;
-                let (y_low, y_high) = (y_scale.pixel(*low), y_scale.pixel(*high));
-                if (y_low - y_high).abs() > 2 {
-                    scene.line(vec![(*px, y_low), (*px, y_high)], look.colour, 1);
-                    scene.line(vec![(px - 4, y_low), (px + 4, y_low)], look.colour, 1);
-                    scene.line(vec![(px - 4, y_high), (px + 4, y_high)], look.colour, 1);
-                }
+        for ((px, py), whisker) in pixels.iter().zip(whiskers) {
+            if let Some((y_low, y_high)) = whisker
+                && (y_low - y_high).abs() > 2
+            {
+                scene.line(vec![(*px, *y_low), (*px, *y_high)], look.colour, 1);
+                scene.line(vec![(px - 4, *y_low), (px + 4, *y_low)], look.colour, 1);
+                scene.line(vec![(px - 4, *y_high), (px + 4, *y_high)], look.colour, 1);
             }
             scene.marker(*px, *py, look.marker, look.colour, !look.second_run);
         }
+    }
+    if n_hidden > 0 {
+        notes.push(format!(
+            "{n_hidden} series lie under another one; drawn with a wide light halo"
+        ));
     }
     if n_off_log > 0 {
         notes.push(format!(

@@ -90,6 +90,22 @@ impl Scale {
     /// the ones not above zero ignored). `from_zero`: a linear axis of
     /// values that are all positive starts at 0 (bars must).
     pub fn new(values: &[f64], log: bool, format: TickFormat, from_zero: bool) -> Scale {
+        Scale::with_bounds(values, log, format, from_zero, false)
+    }
+
+    /// An x axis: like [`Scale::new`], but a linear one ends just past the
+    /// data instead of at the next round number.
+    pub fn tight(values: &[f64], log: bool, format: TickFormat) -> Scale {
+        Scale::with_bounds(values, log, format, false, true)
+    }
+
+    fn with_bounds(
+        values: &[f64],
+        log: bool,
+        format: TickFormat,
+        from_zero: bool,
+        tight: bool,
+    ) -> Scale {
         let usable: Vec<f64> = values
             .iter()
             .copied()
@@ -106,11 +122,11 @@ impl Scale {
         if log {
             Scale::log(min, max, format)
         } else {
-            Scale::linear(min, max, format, from_zero)
+            Scale::linear(min, max, format, from_zero, tight)
         }
     }
 
-    fn linear(min: f64, max: f64, format: TickFormat, from_zero: bool) -> Scale {
+    fn linear(min: f64, max: f64, format: TickFormat, from_zero: bool, tight: bool) -> Scale {
         let (mut min, mut max) = (min, max);
         if from_zero && min > 0.0 {
             min = 0.0;
@@ -127,10 +143,15 @@ impl Scale {
             }
         }
         let step = nice_step((max - min) / 6.0, format);
-        let low = (min / step).floor() * step;
-        let high = (max / step).ceil() * step;
-        let count = ((high - low) / step).round() as i64;
-        let ticks = (0..=count).map(|i| low + i as f64 * step).collect();
+        let (low, high) = if tight {
+            let pad = (max - min) * 0.03;
+            (min - pad, max + pad)
+        } else {
+            ((min / step).floor() * step, (max / step).ceil() * step)
+        };
+        let first = (low / step - 1e-9).ceil() as i64;
+        let last = (high / step + 1e-9).floor() as i64;
+        let ticks = (first..=last).map(|i| i as f64 * step).collect();
         Scale {
             low,
             high,
@@ -142,27 +163,32 @@ impl Scale {
         }
     }
 
+    /// A log axis from just below the smallest value to just above the
+    /// largest (no empty decades), ticks at the powers inside.
     fn log(min: f64, max: f64, format: TickFormat) -> Scale {
         let base: f64 = if format == TickFormat::Bytes {
             2.0
         } else {
             10.0
         };
-        let mut low = min.log(base).floor();
-        let mut high = max.log(base).ceil();
-        if low == high {
-            low -= 1.0;
-            high += 1.0;
+        let (mut low, mut high) = (min.log(base), max.log(base));
+        if high - low < 1e-9 {
+            low -= 0.5;
+            high += 0.5;
         }
+        let pad = (high - low) * 0.04;
+        low -= pad;
+        high += pad;
         let span = high - low;
+        let inside = |tick: f64| tick >= low - 1e-9 && tick <= high + 1e-9;
         let mut ticks: Vec<f64> = Vec::new();
-        if base == 10.0 && span <= 2.0 {
+        if base == 10.0 && span <= 2.5 {
             // Few decades: 1, 2, 5 in each.
-            let mut decade = low;
+            let mut decade = low.floor();
             while decade <= high {
                 for factor in [1.0f64, 2.0, 5.0] {
                     let tick = decade + factor.log10();
-                    if tick <= high + 1e-9 {
+                    if inside(tick) {
                         ticks.push(tick);
                     }
                 }
@@ -170,16 +196,31 @@ impl Scale {
             }
         } else {
             // At most about eight ticks; for bytes, steps that land on
-            // readable sizes (every 1, 2, 5 or 10 powers of two).
+            // readable sizes (every 1, 2, 3, 5 or 10 powers of two).
             let step = [1.0, 2.0, 3.0, 5.0, 10.0]
                 .into_iter()
-                .find(|s| span / s <= 8.0)
+                .find(|s| span / s <= 9.0)
                 .unwrap_or((span / 8.0).ceil());
-            let first = (low / step).ceil() * step;
-            let mut tick = first;
+            let mut tick = (low / step).ceil() * step;
             while tick <= high + 1e-9 {
                 ticks.push(tick);
                 tick += step;
+            }
+        }
+        if ticks.len() < 3 {
+            // Less than a decade (or an octave): round values in between.
+            let (from, to) = (base.powf(low), base.powf(high));
+            let step = nice_step((to - from) / 6.0, TickFormat::Number);
+            let mut value = (from / step).ceil() * step;
+            let mut between = Vec::new();
+            while value <= to {
+                if value > 0.0 {
+                    between.push(value.log(base));
+                }
+                value += step;
+            }
+            if between.len() > ticks.len() {
+                ticks = between;
             }
         }
         Scale {
@@ -323,21 +364,22 @@ mod tests {
                 "1 MiB"
             ]
         );
-        assert_eq!(scale.pixel(4096.0), 0);
-        assert_eq!(scale.pixel(1048576.0), 800);
+        // 4% of the span is left free at each end.
+        assert_eq!(scale.pixel(4096.0), 30);
+        assert_eq!(scale.pixel(1048576.0), 770);
     }
 
     #[test]
     fn log_ticks_in_decades() {
         let scale = Scale::new(&[3.0, 2.0e6], true, TickFormat::Number, false);
         let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
-        assert_eq!(
-            labels,
-            ["1", "10", "100", "1000", "10k", "100k", "1M", "10M"]
-        );
+        assert_eq!(labels, ["10", "100", "1000", "10k", "100k", "1M"]);
         let narrow = Scale::new(&[150.0, 900.0], true, TickFormat::Number, false);
         let labels: Vec<String> = narrow.ticks().into_iter().map(|t| t.1).collect();
-        assert_eq!(labels, ["100", "200", "500", "1000"]);
+        assert_eq!(labels, ["200", "400", "600", "800"]);
+        let within_a_decade = Scale::new(&[210.0, 480.0], true, TickFormat::Number, false);
+        let labels: Vec<String> = within_a_decade.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(labels, ["250", "300", "350", "400", "450"]);
     }
 
     #[test]

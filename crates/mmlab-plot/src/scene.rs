@@ -5,7 +5,7 @@
 //! text as `<text>` elements naming DejaVu Sans with sans-serif fallbacks.
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 
 use anyhow::Context;
 use plotters::backend::DrawingBackend;
@@ -114,7 +114,8 @@ pub enum Shape {
         points: Vec<(i32, i32)>,
         colour: Rgb,
         width: u32,
-        dashed: bool,
+        /// Dash and gap lengths in pixels; `None` for a solid line.
+        dash: Option<(f64, f64)>,
     },
     Marker {
         x: i32,
@@ -179,26 +180,44 @@ impl Scene {
             points,
             colour,
             width,
-            dashed: false,
+            dash: None,
         });
     }
 
     pub fn dashed(&mut self, points: Vec<(i32, i32)>, colour: Rgb, width: u32) {
+        self.pattern(points, colour, width, (8.0, 5.0));
+    }
+
+    /// A line of `dash.0` pixels on, `dash.1` pixels off.
+    pub fn pattern(&mut self, points: Vec<(i32, i32)>, colour: Rgb, width: u32, dash: (f64, f64)) {
         self.shapes.push(Shape::Line {
             points,
             colour,
             width,
-            dashed: true,
+            dash: Some(dash),
         });
     }
 
     pub fn marker(&mut self, x: i32, y: i32, kind: MarkerKind, colour: Rgb, filled: bool) {
+        self.marker_sized(x, y, kind, colour, filled, 5);
+    }
+
+    /// A marker `size` pixels from its centre to its edge.
+    pub fn marker_sized(
+        &mut self,
+        x: i32,
+        y: i32,
+        kind: MarkerKind,
+        colour: Rgb,
+        filled: bool,
+        size: i32,
+    ) {
         self.shapes.push(Shape::Marker {
             x,
             y,
             kind,
             colour,
-            size: 5,
+            size,
             filled,
         });
     }
@@ -277,6 +296,33 @@ impl Scene {
                 .present()
                 .map_err(|e| anyhow::anyhow!("cannot finish the bitmap: {e}"))?;
         }
+        let mut canvas = Canvas {
+            pixels: &mut pixels,
+            width: width as i32,
+            height: height as i32,
+        };
+        for shape in &self.shapes {
+            if let Shape::Text {
+                text,
+                x,
+                y,
+                size,
+                colour,
+                anchor,
+                vertical,
+            } = shape
+            {
+                rasterize_text(
+                    &mut canvas,
+                    text,
+                    (*x, *y),
+                    *size,
+                    *colour,
+                    *anchor,
+                    *vertical,
+                );
+            }
+        }
         let mut bytes = Vec::new();
         {
             let mut encoder = png::Encoder::new(&mut bytes, width, height);
@@ -297,6 +343,107 @@ fn with_extension(stem: &Path, extension: &str) -> PathBuf {
     name.push(".");
     name.push(extension);
     PathBuf::from(name)
+}
+
+/// An RGB bitmap, three bytes per pixel, rows from the top.
+struct Canvas<'a> {
+    pixels: &'a mut [u8],
+    width: i32,
+    height: i32,
+}
+
+impl Canvas<'_> {
+    /// Mixes `colour` into the pixel with the glyph's `coverage` (0..1).
+    fn blend(&mut self, x: i32, y: i32, colour: Rgb, coverage: f32) {
+        if x < 0 || y < 0 || x >= self.width || y >= self.height || coverage <= 0.0 {
+            return;
+        }
+        let at = (y as usize * self.width as usize + x as usize) * 3;
+        let alpha = coverage.min(1.0);
+        for (channel, value) in [colour.0, colour.1, colour.2].into_iter().enumerate() {
+            let old = self.pixels[at + channel] as f32;
+            self.pixels[at + channel] = (old + (value as f32 - old) * alpha).round() as u8;
+        }
+    }
+}
+
+fn font() -> &'static ab_glyph::FontRef<'static> {
+    static FONT: OnceLock<ab_glyph::FontRef<'static>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        ab_glyph::FontRef::try_from_slice(DEJAVU_SANS)
+            .expect("the bundled DejaVu Sans is a valid font")
+    })
+}
+
+/// Draws text into the bitmap with ab_glyph directly: each glyph at its
+/// exact (sub-pixel) pen position with its side bearing, so letters keep
+/// their spacing ("rn" stays "rn", never "m"; plotters' own bitmap text
+/// drops the bearings). Placed as the SVG places it: a top anchor at the
+/// capitals' top, a middle anchor at their middle, a bottom anchor at the
+/// descenders' bottom. Vertical text reads bottom to top, centred on (x, y).
+fn rasterize_text(
+    canvas: &mut Canvas,
+    text: &str,
+    (x, y): (i32, i32),
+    size: f64,
+    colour: Rgb,
+    anchor: Anchor,
+    vertical: bool,
+) {
+    use ab_glyph::{Font, ScaleFont, point};
+    let font = font();
+    let scaled = font.as_scaled(size as f32);
+    let mut glyphs = Vec::new();
+    let mut caret = 0.0f32;
+    let mut previous = None;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        if let Some(previous) = previous {
+            caret += scaled.kern(previous, id);
+        }
+        glyphs.push((id, caret));
+        caret += scaled.h_advance(id);
+        previous = Some(id);
+    }
+    let width = caret;
+    let cap_height = scaled
+        .outline_glyph(
+            font.glyph_id('H')
+                .with_scale_and_position(size as f32, point(0.0, 0.0)),
+        )
+        .map(|g| -g.px_bounds().min.y)
+        .unwrap_or(size as f32 * 0.63);
+    let descent = -scaled.descent();
+    // The pen's start and the baseline, relative to the anchor point, in the
+    // text's own frame (u along the text, v down).
+    let (start, baseline) = match (vertical, anchor) {
+        (true, _) => (-width / 2.0, cap_height / 2.0),
+        (_, Anchor::TopLeft) => (0.0, cap_height),
+        (_, Anchor::TopCenter) => (-width / 2.0, cap_height),
+        (_, Anchor::TopRight) => (-width, cap_height),
+        (_, Anchor::MiddleLeft) => (0.0, cap_height / 2.0),
+        (_, Anchor::MiddleCenter) => (-width / 2.0, cap_height / 2.0),
+        (_, Anchor::MiddleRight) => (-width, cap_height / 2.0),
+        (_, Anchor::BottomCenter) => (-width / 2.0, -descent),
+    };
+    for (id, offset) in glyphs {
+        let glyph = id.with_scale_and_position(size as f32, point(start + offset, baseline));
+        let Some(outlined) = scaled.outline_glyph(glyph) else {
+            continue;
+        };
+        let bounds = outlined.px_bounds();
+        outlined.draw(|gx, gy, coverage| {
+            let u = bounds.min.x as i32 + gx as i32;
+            let v = bounds.min.y as i32 + gy as i32;
+            if vertical {
+                // Turned a quarter left: along the text is up the screen,
+                // the text's "down" is the screen's right.
+                canvas.blend(x + v, y - u, colour, coverage);
+            } else {
+                canvas.blend(x + u, y + v, colour, coverage);
+            }
+        });
+    }
 }
 
 /// The width and height in pixels of `text` at `size`, as drawn.
@@ -398,19 +545,7 @@ macro_rules! backend_call {
     };
 }
 
-/// How far down (in units of the font size) plotters' ab_glyph text must
-/// move to sit where the SVG's does: plotters puts the baseline of bitmap
-/// text half a size below the top of its layout box, which leaves capitals
-/// poking above a top anchor and centred text riding high.
-fn bitmap_text_shift(anchor: Anchor) -> f64 {
-    match anchor {
-        Anchor::TopLeft | Anchor::TopCenter | Anchor::TopRight => 0.126,
-        Anchor::MiddleLeft | Anchor::MiddleCenter | Anchor::MiddleRight => 0.216,
-        Anchor::BottomCenter => 0.103,
-    }
-}
-
-/// Paints the scene; `bitmap` applies the ab_glyph text placement fix.
+/// Paints the scene; for a `bitmap`, all but the text (see [`rasterize_text`]).
 fn paint<B: DrawingBackend>(backend: &mut B, scene: &Scene, bitmap: bool) -> Result<(), String> {
     backend_call!(backend.draw_rect(
         (0, 0),
@@ -448,11 +583,11 @@ fn paint<B: DrawingBackend>(backend: &mut B, scene: &Scene, bitmap: bool) -> Res
                 points,
                 colour,
                 width,
-                dashed,
+                dash,
             } => {
                 let style = colour.style(*width);
-                if *dashed {
-                    for segment in dash_segments(points, 8.0, 5.0) {
+                if let Some((on, off)) = dash {
+                    for segment in dash_segments(points, *on, *off) {
                         backend_call!(backend.draw_path(segment, &style));
                     }
                 } else {
@@ -513,24 +648,18 @@ fn paint<B: DrawingBackend>(backend: &mut B, scene: &Scene, bitmap: bool) -> Res
                 anchor,
                 vertical,
             } => {
+                if bitmap {
+                    // Drawn afterwards by `rasterize_text`, on top.
+                    continue;
+                }
                 let colour = RGBColor(colour.0, colour.1, colour.2);
                 let mut style = TextStyle::from((FAMILY, *size).into_font())
                     .color(&colour)
                     .pos(anchor.pos());
-                let shift = if bitmap {
-                    (bitmap_text_shift(*anchor) * size).round() as i32
-                } else {
-                    0
-                };
-                let (mut x, mut y) = (*x, *y);
                 if *vertical {
                     style = style.transform(FontTransform::Rotate270);
-                    // Turned a quarter left, the text's "down" is the screen's right.
-                    x += shift;
-                } else {
-                    y += shift;
                 }
-                backend_call!(backend.draw_text(text, &style, (x, y)));
+                backend_call!(backend.draw_text(text, &style, (*x, *y)));
             }
         }
     }

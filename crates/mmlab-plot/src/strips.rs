@@ -12,10 +12,12 @@ use crate::data;
 use crate::figure::{Drawn, Source, Unusable, subtitle};
 use crate::frame::{Heading, LABEL_SIZE, LegendItem, MARGIN, SeriesLook, TICK_SIZE, WIDTH};
 use crate::palette::COLOURS;
-use crate::scene::{Anchor, MarkerKind, Rgb, Scene, text_width};
+use crate::scene::{Anchor, MarkerKind, Rgb, Scene, text_width, wrap};
 
 const ROW_SIZE: f64 = 14.0;
 const ROW_HEIGHT: i32 = 28;
+/// The height of a second line of a row's label.
+const LINE: i32 = 17;
 const STRIP_HEIGHT: i32 = 18;
 const SET: Rgb = COLOURS[0];
 const CLEAR: Rgb = Rgb(0xE6, 0xE6, 0xE6);
@@ -79,7 +81,7 @@ pub fn strips(spec: &FigureSpec, source: &Source, stem: &Path) -> Result<Drawn, 
         .chain([text_width(&spec.x.label, ROW_SIZE)])
         .max()
         .unwrap_or(60)
-        .min(320)
+        .min(400)
         + 16;
     let count_width = counts
         .iter()
@@ -113,7 +115,7 @@ pub fn strips(spec: &FigureSpec, source: &Source, stem: &Path) -> Result<Drawn, 
     if pages_per_pixel > 1.0 {
         items.push(LegendItem::Note {
             text: format!(
-                "one pixel = {pages_per_pixel:.1} pages: its shade is the share of 1s among them"
+                "one pixel = {pages_per_pixel:.1} cells: its shade is the share of 1s among them"
             ),
         });
     }
@@ -131,43 +133,64 @@ pub fn strips(spec: &FigureSpec, source: &Source, stem: &Path) -> Result<Drawn, 
         WIDTH,
     );
     let legend = crate::frame::Legend::layout(&items, WIDTH - 2 * MARGIN);
+    // Labels too long for their column take a second line (then an
+    // ellipsis); the row grows to fit.
+    let label_lines: Vec<Vec<String>> = strips
+        .iter()
+        .map(|(label, _)| {
+            crate::bar::shorten_lines(wrap(label, ROW_SIZE, label_width - 16), 2, label_width - 16)
+        })
+        .collect();
+    let row_heights: Vec<i32> = label_lines
+        .iter()
+        .map(|lines| ROW_HEIGHT + (lines.len() as i32 - 1) * LINE)
+        .collect();
+    let header_lines = wrap(&spec.y.label, LABEL_SIZE, strip_width);
     let header_y = heading.height() + 8;
-    let rows_top = header_y + 28;
-    let rows_bottom = rows_top + strips.len() as i32 * ROW_HEIGHT;
+    let rows_top = header_y + 6 + header_lines.len() as i32 * 22;
+    let rows_bottom = rows_top + row_heights.iter().sum::<i32>();
     let axis_label_y = rows_bottom + 30;
     let legend_top = axis_label_y + 30;
     let height = legend_top + legend.height + MARGIN;
     let mut scene = Scene::new(WIDTH as u32, height as u32);
     heading.draw(&mut scene);
     scene.text(
-        &spec.x.label,
+        &crate::scene::ellipsize(&spec.x.label, ROW_SIZE, label_width - 16),
         MARGIN,
-        header_y + 4,
+        rows_top - 14,
         ROW_SIZE,
         Rgb::MUTED,
-        Anchor::TopLeft,
+        Anchor::MiddleLeft,
     );
-    scene.text(
-        &spec.y.label,
-        (strip_left + strip_right) / 2,
-        header_y,
-        LABEL_SIZE,
-        Rgb::TEXT,
-        Anchor::TopCenter,
-    );
-
-    for (i, ((label, bitmap), count)) in strips.iter().zip(&counts).enumerate() {
-        let top = rows_top + i as i32 * ROW_HEIGHT + (ROW_HEIGHT - STRIP_HEIGHT) / 2;
-        let middle = top + STRIP_HEIGHT / 2;
-        let shown = crate::scene::ellipsize(label, ROW_SIZE, label_width - 16);
+    for (i, line) in header_lines.iter().enumerate() {
         scene.text(
-            &shown,
-            MARGIN,
-            middle,
-            ROW_SIZE,
+            line,
+            (strip_left + strip_right) / 2,
+            header_y + i as i32 * 22,
+            LABEL_SIZE,
             Rgb::TEXT,
-            Anchor::MiddleLeft,
+            Anchor::TopCenter,
         );
+    }
+
+    let mut row_top = rows_top;
+    for (i, ((_, bitmap), count)) in strips.iter().zip(&counts).enumerate() {
+        let row_height = row_heights[i];
+        let top = row_top + (row_height - STRIP_HEIGHT) / 2;
+        row_top += row_height;
+        let middle = top + STRIP_HEIGHT / 2;
+        let lines = &label_lines[i];
+        let first_middle = middle - (lines.len() as i32 - 1) * LINE / 2;
+        for (k, line) in lines.iter().enumerate() {
+            scene.text(
+                line,
+                MARGIN,
+                first_middle + k as i32 * LINE,
+                ROW_SIZE,
+                Rgb::TEXT,
+                Anchor::MiddleLeft,
+            );
+        }
         scene.text(
             count,
             strip_right + 10,
@@ -240,7 +263,7 @@ pub fn strips(spec: &FigureSpec, source: &Source, stem: &Path) -> Result<Drawn, 
         }
     }
     scene.text(
-        &format!("page index (of {n_pages} pages)"),
+        &format!("position in the strip (of {n_pages} cells, first on the left)"),
         (strip_left + strip_right) / 2,
         axis_label_y,
         LABEL_SIZE,
