@@ -208,6 +208,9 @@ impl<'a> Records<'a> {
 fn gbps(r: &PassRecord) -> Option<f64> {
     Some(r.gb_per_s())
 }
+fn on_cpu_gbps(r: &PassRecord) -> Option<f64> {
+    r.on_cpu_gb_per_s()
+}
 fn millis(r: &PassRecord) -> Option<f64> {
     Some(r.elapsed_ns() as f64 / 1e6)
 }
@@ -249,6 +252,10 @@ pub(crate) fn fill(
                 .iter()
                 .map(|s| {
                     let ceiling = ceilings.get(&s.file_size_bytes).copied();
+                    let on_cpu = |method| {
+                        table.median(s.file_size_bytes, Scenario::Warm, method, 0, Passes::Later, on_cpu_gbps)
+                    };
+                    let ceiling_on_cpu = on_cpu(Method::MemoryCeiling);
                     json!({
                         "file_size_bytes": s.file_size_bytes,
                         "file_checksum": format!("{:#018x}", s.checksum),
@@ -259,6 +266,10 @@ pub(crate) fn fill(
                         "mmap_reused_steady_over_ceiling": table
                             .median(s.file_size_bytes, Scenario::Warm, Method::MmapReused, 0, Passes::Later, gbps)
                             .zip(ceiling)
+                            .map(|(m, c)| m / c),
+                        "ceiling_on_cpu_gb_per_s": ceiling_on_cpu,
+                        "mmap_reused_steady_over_ceiling_on_cpu": on_cpu(Method::MmapReused)
+                            .zip(ceiling_on_cpu)
                             .map(|(m, c)| m / c),
                     })
                 })
@@ -335,6 +346,7 @@ fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>) -> Value {
         json!(ceiling.map(|c| r.gb_per_s() / c)),
     );
     s.insert("on_cpu_fraction".into(), json!(r.on_cpu_fraction()));
+    s.insert("on_cpu_gb_per_s".into(), json!(r.on_cpu_gb_per_s()));
     s.insert("user_ms".into(), json!(m.rusage.user_ns as f64 / 1e6));
     s.insert("system_ms".into(), json!(m.rusage.system_ns as f64 / 1e6));
     s.insert("n_syscalls".into(), json!(r.n_syscalls()));
@@ -433,12 +445,21 @@ fn series_table(table: &Records, plan: &Plan, sizes: &[SizeInfo]) -> Vec<Value> 
     let mut rows = Vec::new();
     for size in sizes.iter().map(|s| s.file_size_bytes) {
         let ceiling = table.ceiling(size);
+        let ceiling_on_cpu = table.median(
+            size,
+            Scenario::Warm,
+            Method::MemoryCeiling,
+            0,
+            Passes::Later,
+            on_cpu_gbps,
+        );
         for scenario in Scenario::ALL {
             for (method, block) in plan.configurations(scenario) {
                 let m = |passes, f: fn(&PassRecord) -> Option<f64>| {
                     table.median(size, scenario, method, block, passes, f)
                 };
                 let steady_gbps = m(Passes::Later, gbps);
+                let steady_on_cpu = m(Passes::Later, on_cpu_gbps);
                 rows.push(json!({
                     "file_size_bytes": size,
                     "scenario": scenario.name(),
@@ -447,6 +468,10 @@ fn series_table(table: &Records, plan: &Plan, sizes: &[SizeInfo]) -> Vec<Value> 
                     "steady_state_ms": m(Passes::Later, millis),
                     "steady_state_gb_per_s": steady_gbps,
                     "steady_state_fraction_of_ceiling": steady_gbps.zip(ceiling).map(|(g, c)| g / c),
+                    "steady_state_on_cpu_gb_per_s": steady_on_cpu,
+                    "steady_state_on_cpu_fraction_of_ceiling": steady_on_cpu
+                        .zip(ceiling_on_cpu)
+                        .map(|(g, c)| g / c),
                     "first_pass_syscalls": m(Passes::First, syscalls),
                     "steady_state_syscalls": m(Passes::Later, syscalls),
                     "first_pass_faults": m(Passes::First, faults),
@@ -741,16 +766,22 @@ fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -
             "make sure no other process maps the data file; use a local filesystem (ext4, xfs)",
         ));
     }
-    let not_warm = records
+    let missing: Vec<u64> = records
         .iter()
         .filter(|r| r.scenario == Scenario::Warm)
-        .filter(|r| r.resident_pages_before.is_some_and(|p| p < r.file_pages))
-        .count();
-    if not_warm > 0 {
+        .filter_map(|r| {
+            r.resident_pages_before
+                .map(|p| r.file_pages.saturating_sub(p))
+        })
+        .filter(|missing| *missing > 0)
+        .collect();
+    if let Some(most) = missing.iter().max() {
         out.push(Warning::new(
             "warm-incomplete",
             format!(
-                "{not_warm} warm passes started with part of the file not cached (memory pressure?)"
+                "{} warm passes started with part of the file not cached (at most {} missing): something evicted it during the run (memory pressure, or another process dropping caches)",
+                missing.len(),
+                count(*most, "page", "pages")
             ),
             "close memory-hungry programs or choose a smaller --size",
         ));

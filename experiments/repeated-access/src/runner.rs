@@ -86,6 +86,15 @@ impl PassRecord {
             .map(|ns| ns as f64 / self.measurement.elapsed_ns.max(1) as f64)
     }
 
+    /// Bytes per nanosecond of CPU time (perf task-clock): the speed the
+    /// pass would have had with a CPU to itself. Meaningful for cached
+    /// passes only (a storage read waits off the CPU).
+    pub fn on_cpu_gb_per_s(&self) -> Option<f64> {
+        self.measurement
+            .get("task-clock")
+            .map(|ns| self.file_size_bytes as f64 / ns.max(1) as f64)
+    }
+
     pub fn is_first_pass(&self) -> bool {
         self.pass_index == 1
     }
