@@ -76,7 +76,9 @@ pub fn measure_command(
     let (go_r, go_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io("pipe2"))?;
     let (err_r, err_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io("pipe2"))?;
 
-    let pid = fork_waiting_child(&go_r, &err_w, [&go_w, &err_r], &c_ptrs).map_err(io("fork"))?;
+    let shared = SharedRusage::new().map_err(io("mmap(MAP_SHARED | MAP_ANONYMOUS)"))?;
+    let pid =
+        fork_waiting_child(&go_r, &err_w, [&go_w, &err_r], &shared, &c_ptrs).map_err(io("fork"))?;
     drop(go_r);
     drop(err_w);
 
@@ -109,7 +111,10 @@ pub fn measure_command(
         source,
     })?;
     let elapsed_ns = start.elapsed().as_nanos() as u64;
-    let measurement = set.read_counts(elapsed_ns, Rusage::from_libc(&rusage));
+    // wait4 counts from fork; the counters from exec: drop what the child
+    // did before exec (its copy-on-write faults after fork, mostly).
+    let rusage = Rusage::from_libc(&rusage).since(&Rusage::from_libc(&shared.read()));
+    let measurement = set.read_counts(elapsed_ns, rusage);
     let (exit_code, signal) = if libc::WIFEXITED(status) {
         (Some(libc::WEXITSTATUS(status)), None)
     } else if libc::WIFSIGNALED(status) {
@@ -141,6 +146,7 @@ fn fork_waiting_child(
     go: &OwnedFd,
     err: &OwnedFd,
     parent_ends: [&OwnedFd; 2],
+    pre_exec: &SharedRusage,
     argv: &[*const libc::c_char],
 ) -> Result<libc::pid_t, nix::errno::Errno> {
     let go = go.as_raw_fd();
@@ -168,12 +174,57 @@ fn fork_waiting_child(
                     libc::_exit(126);
                 }
             }
+            libc::getrusage(libc::RUSAGE_SELF, pre_exec.ptr);
             libc::execvp(argv[0], argv.as_ptr());
             let code = (*libc::__errno_location()).to_ne_bytes();
             libc::write(err, code.as_ptr().cast(), 4);
             libc::_exit(127);
         }
         Ok(pid)
+    }
+}
+
+/// A page shared with the child, in which it leaves its getrusage just
+/// before exec.
+struct SharedRusage {
+    ptr: *mut libc::rusage,
+}
+
+impl SharedRusage {
+    fn new() -> Result<SharedRusage, nix::errno::Errno> {
+        use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
+        let len =
+            std::num::NonZeroUsize::new(std::mem::size_of::<libc::rusage>()).expect("non-zero");
+        // SAFETY: a fresh shared anonymous mapping aliases no Rust object;
+        // it is zero-filled, a valid (all-zero) rusage.
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }?;
+        Ok(SharedRusage {
+            ptr: ptr.as_ptr().cast(),
+        })
+    }
+
+    /// What the child left (all zero if it never got to exec).
+    fn read(&self) -> libc::rusage {
+        // SAFETY: `ptr` maps a rusage-sized zero-initialised region; the
+        // child wrote it before exec, which happened before wait4 returned.
+        unsafe { self.ptr.read_volatile() }
+    }
+}
+
+impl Drop for SharedRusage {
+    fn drop(&mut self) {
+        if let Some(ptr) = std::ptr::NonNull::new(self.ptr.cast()) {
+            // SAFETY: unmaps exactly the mapping made in `new`; no reference
+            // into it survives.
+            let _ = unsafe { nix::sys::mman::munmap(ptr, std::mem::size_of::<libc::rusage>()) };
+        }
     }
 }
 

@@ -45,7 +45,7 @@ pub enum CounterError {
         known = events::known_names().join(", ")
     )]
     UnknownEvent(String),
-    #[error("tracepoint {name} does not exist: no {}", path.display())]
+    #[error("tracepoint {name} does not exist: no {} in tracefs", path.display())]
     NoSuchTracepoint {
         name: String,
         path: std::path::PathBuf,
@@ -127,8 +127,9 @@ pub struct Measurement {
     /// Every event of the set: `None` where it could not be counted (the
     /// reason is in `notes`). Multiplexed hardware counts are scaled.
     pub counts: BTreeMap<String, Option<u64>>,
-    /// getrusage(RUSAGE_THREAD) delta over the region (for a command: the
-    /// child's own rusage from wait4).
+    /// getrusage(RUSAGE_THREAD) delta over the region (for a command: its
+    /// rusage from wait4, children included, less what the child had used
+    /// between fork and exec, so that it covers what the counters cover).
     pub rusage: Rusage,
     /// Why a count is `None`, or how it was obtained when that matters
     /// ("scaled: counted 41% of the time", "user space only ...").
@@ -188,6 +189,12 @@ impl CounterSet {
     pub fn standard_with(extra: &[&str]) -> Result<CounterSet, CounterError> {
         let all: Vec<&str> = STANDARD_EVENTS.iter().chain(extra).copied().collect();
         CounterSet::open(&all)
+    }
+
+    /// Checks `events` without opening anything: an unknown name or a
+    /// tracepoint that does not exist is an error (what `open` would say).
+    pub fn check(events: &[&str]) -> Result<(), CounterError> {
+        CounterSet::plan(events).map(drop)
     }
 
     /// The event names of the set, in the order asked for.

@@ -121,7 +121,10 @@ fn read_ids(
                     IdError::Unavailable(format!("cannot parse {}: {e}", path.display()))
                 }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(IdError::NoSuchTracepoint { path })
+                    // Named as under the canonical mount point, not under a
+                    // private one that is gone by the time anyone reads it.
+                    let shown = Path::new("/sys/kernel/tracing/events").join(sys).join(name);
+                    Err(IdError::NoSuchTracepoint { path: shown })
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     Err(IdError::Unavailable(format!(
@@ -227,7 +230,7 @@ pub fn tracepoint_id(event: &str) -> Result<u64, String> {
     match resolve(std::slice::from_ref(&key)).remove(&key) {
         Some(Ok(id)) => Ok(id),
         Some(Err(IdError::NoSuchTracepoint { path })) => Err(format!(
-            "tracepoint {event} does not exist: no {}",
+            "tracepoint {event} does not exist: no {} in tracefs",
             path.display()
         )),
         Some(Err(IdError::Unavailable(reason))) => Err(reason),
