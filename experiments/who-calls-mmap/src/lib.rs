@@ -88,10 +88,10 @@ impl Experiment for WhoCallsMmap {
         let mut result = context.new_result(ID, data_dir.path());
         let runner = Runner::find()?;
         let file_size = context.size(1 << 20, 16 << 20);
-        let repetitions = context.repetitions(5, 15);
+        let repetitions = context.repetitions(3, 10);
         let n_read_calls: u64 = match context.profile {
-            mmlab_core::Profile::Quick => 20_000,
-            mmlab_core::Profile::Full => 200_000,
+            mmlab_core::Profile::Quick => 10_000,
+            mmlab_core::Profile::Full => 100_000,
         };
         context.print_param("runner", runner.binary.display());
         context.print_param("file_size", format_size(file_size));
