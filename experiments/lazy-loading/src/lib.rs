@@ -25,6 +25,7 @@ pub mod scenarios;
 pub mod system;
 pub mod verdicts;
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -219,28 +220,43 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
     let mut lab = Lab::new(&meter, file, plan.file_size_bytes as usize);
 
     let bar = context.progress((plan.n_repetitions * 5 + 3) as u64, "lazy-loading");
+    // Wall time per scenario, preparation included: where the run's time goes.
+    let mut durations: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut timed = |name: &'static str, since: &mut Instant| {
+        *durations.entry(name).or_default() += since.elapsed().as_secs_f64() * 1e3;
+        *since = Instant::now();
+    };
+    let mut clock = Instant::now();
     // The file as write() left it in the page cache: measured before
     // anything evicts it.
     for repetition in 0..plan.n_repetitions {
         lab.folios("written", repetition)?;
     }
+    timed("folios", &mut clock);
     bar.inc(1);
     for repetition in 0..plan.n_repetitions {
         bar.set_message(format!("repetition {}", repetition + 1));
         lab.touch_k(repetition, plan.seed + repetition as u64)?;
+        timed("touch-k", &mut clock);
         bar.inc(1);
         lab.prepare(Prepare::WarmByRead)?;
         lab.folios("read()", repetition)?;
+        timed("folios", &mut clock);
         lab.cold_vs_warm(repetition)?;
+        timed("cold-vs-warm", &mut clock);
         bar.inc(1);
         lab.advice(repetition)?;
+        timed("advice (with split folios)", &mut clock);
         bar.inc(1);
         lab.anonymous(repetition)?;
+        timed("anonymous", &mut clock);
         bar.inc(1);
         lab.second_pass(repetition)?;
+        timed("second-pass", &mut clock);
         bar.inc(1);
     }
     let residency = lab.residency_rows(MAX_STRIP_CELLS)?;
+    timed("residency", &mut clock);
     bar.inc(1);
 
     bar.set_message("meminfo");
@@ -258,6 +274,7 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
             drop_caches.clone(),
         )?);
     }
+    timed("meminfo", &mut clock);
     bar.inc(1);
     bar.finish_and_clear();
 
@@ -302,6 +319,13 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
             "report this: a mapping returned wrong data",
         ));
     }
+    if let Some(reason) = meter.perf_unavailable() {
+        warnings.push(Warning::new(
+            "no-perf",
+            reason,
+            "lower /proc/sys/kernel/perf_event_paranoid (as root) or run as root",
+        ));
+    }
     if !meter.missing_events.is_empty() {
         warnings.push(Warning::new(
             "missing-tracepoints",
@@ -344,6 +368,12 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
 
     if !context.quiet {
         print_tables(&plan, &samples, &meminfo_changes, &metadata_runs);
+        let compared = agreement["n_samples_compared"].as_u64().unwrap_or(0);
+        let agreeing = agreement["n_samples_agreeing"].as_u64().unwrap_or(0);
+        println!(
+            "  fault counters: perf and getrusage agree in {agreeing} of {compared} regions; {} differ for a known reason (faults taken inside mmap or madvise by MAP_POPULATE or MADV_POPULATE_READ: getrusage counts them, perf's software counters do not), {unexplained} for none",
+            compared - agreeing - unexplained as u64,
+        );
     }
 
     let pages_per_cell = residency
@@ -372,6 +402,14 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
     result
         .extra
         .insert("fault_counter_agreement".into(), agreement);
+    result.extra.insert(
+        "scenario_wall_ms".into(),
+        durations
+            .iter()
+            .map(|(name, ms)| (name.to_string(), Value::from(ms.round())))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    );
     result.summaries = analysis::summaries(&samples);
     result.samples = samples;
     result.claims = claims;
@@ -436,6 +474,9 @@ fn pass(samples: &[&Value]) -> verdicts::Pass {
     verdicts::Pass {
         storage_read_bytes: analysis::median(samples, "storage_read_bytes")
             .map(|m| m.round() as u64),
+        perf_faults: analysis::median(samples, "perf_minor_faults")
+            .zip(analysis::median(samples, "perf_major_faults"))
+            .map(|(minor, major)| (minor + major).round() as u64),
         elapsed_ns: median_count(samples, "elapsed_ns"),
         major_faults: median_count(samples, "rusage_major_faults"),
         faults: median_count(samples, "n_faults"),

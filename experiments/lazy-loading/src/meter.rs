@@ -3,7 +3,10 @@
 //! flat sample each region becomes.
 
 use anyhow::Context;
-use mmlab_counters::{CounterError, CounterSet, Measurement, syscall_event};
+use std::time::Instant;
+
+use mmlab_core::pages::Rusage;
+use mmlab_counters::{CounterError, CounterSet, Measurement, STANDARD_EVENTS, syscall_event};
 use serde_json::{Map, Value};
 
 /// Tracepoints this experiment adds to the standard set: how many times the
@@ -20,7 +23,10 @@ pub const COUNTED_SYSCALLS: &[&str] = &["mmap", "madvise"];
 /// The counters of this thread, opened once and reused for every region.
 #[derive(Debug)]
 pub struct Meter {
-    set: CounterSet,
+    /// `Err((events, reason))` when perf_event_open cannot be used at all
+    /// (perf_event_paranoid 3, seccomp): then only getrusage counts, and
+    /// every perf field is null with that reason.
+    set: Result<CounterSet, (Vec<String>, String)>,
     /// Events left out because this kernel has no such tracepoint.
     pub missing_events: Vec<String>,
 }
@@ -67,7 +73,7 @@ impl Meter {
             match CounterSet::standard_with(&extra) {
                 Ok(set) => {
                     return Ok(Meter {
-                        set,
+                        set: Ok(set),
                         missing_events,
                     });
                 }
@@ -75,20 +81,76 @@ impl Meter {
                     wanted.retain(|w| *w != name);
                     missing_events.push(name);
                 }
+                Err(CounterError::Io { call, source }) => {
+                    let events = STANDARD_EVENTS
+                        .iter()
+                        .map(|e| e.to_string())
+                        .chain(wanted)
+                        .collect();
+                    let reason = format!(
+                        "perf_event_open is unusable here ({call}: {source}); only getrusage counts faults"
+                    );
+                    return Ok(Meter {
+                        set: Err((events, reason)),
+                        missing_events,
+                    });
+                }
                 Err(error) => return Err(error).context("cannot open the perf counters"),
             }
         }
     }
 
     pub fn availability(&self) -> std::collections::BTreeMap<String, mmlab_core::Availability> {
-        self.set.availability()
+        match &self.set {
+            Ok(set) => set.availability(),
+            Err((events, reason)) => events
+                .iter()
+                .map(|e| {
+                    (
+                        e.clone(),
+                        mmlab_core::Availability::Unavailable(reason.clone()),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Why perf counts nothing in this run, if it does not.
+    pub fn perf_unavailable(&self) -> Option<&str> {
+        self.set.as_ref().err().map(|(_, reason)| reason.as_str())
+    }
+
+    /// `f` measured by getrusage(RUSAGE_THREAD) and the clock alone.
+    fn measure_without_perf<T>(
+        events: &[String],
+        reason: &str,
+        f: impl FnOnce() -> T,
+    ) -> (T, Measurement) {
+        let before = Rusage::now(true);
+        let started = Instant::now();
+        let value = f();
+        let elapsed_ns = started.elapsed().as_nanos() as u64;
+        let rusage = Rusage::now(true).since(&before);
+        let measurement = Measurement {
+            elapsed_ns,
+            counts: events.iter().map(|e| (e.clone(), None)).collect(),
+            rusage,
+            notes: events
+                .iter()
+                .map(|e| (e.clone(), reason.to_string()))
+                .collect(),
+        };
+        (value, measurement)
     }
 
     /// Measures `f` on this thread. Nothing is allocated between the start
     /// and the end of the counters except by `f` itself.
     pub fn phase<T>(&self, f: impl FnOnce() -> T) -> (T, Phase) {
         let before = mmlab_core::pages::proc_self_io_read_bytes();
-        let (value, measurement) = self.set.measure(f);
+        let (value, measurement) = match &self.set {
+            Ok(set) => set.measure(f),
+            Err((events, reason)) => Meter::measure_without_perf(events, reason, f),
+        };
         let after = mmlab_core::pages::proc_self_io_read_bytes();
         let read_bytes = before.zip(after).map(|(b, a)| a.saturating_sub(b));
         (

@@ -84,6 +84,8 @@ pub fn lazy_loading(n: &LazyNumbers) -> Claim {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pass {
     pub storage_read_bytes: Option<u64>,
+    /// perf's minor + major fault count, `None` when not counted.
+    pub perf_faults: Option<u64>,
     pub elapsed_ns: u64,
     pub major_faults: u64,
     pub faults: u64,
@@ -160,9 +162,13 @@ pub fn first_access(n: &FirstAccessNumbers) -> Claim {
         claim(
             Verdict::HoldsWithNuance,
             format!(
-                "{numbers}; but the price can be moved off the first access: with MAP_POPULATE the mmap call itself read {} in {} and the first touches then took {} faults",
+                "{numbers}; but the price can be moved off the first access: with MAP_POPULATE the mmap call itself read {} in {} (its {} faults are counted by getrusage, {} by perf's software counter: faults taken by get_user_pages carry no user registers) and the first touches then took {} faults",
                 mib(n.populate_mmap.storage_read_bytes.unwrap_or(0)),
                 ms(n.populate_mmap.elapsed_ns),
+                n.populate_mmap.faults,
+                n.populate_mmap
+                    .perf_faults
+                    .map_or("none (uncounted)".to_string(), |f| f.to_string()),
                 n.populate_touch.faults
             ),
         )
@@ -372,6 +378,7 @@ mod tests {
     fn pass(read: u64, faults: u64) -> Pass {
         Pass {
             storage_read_bytes: Some(read),
+            perf_faults: Some(0),
             elapsed_ns: 1_000_000,
             major_faults: faults.min(1),
             faults,
