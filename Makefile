@@ -17,8 +17,15 @@ help:
 build:
 	$(CARGO) build --release --locked --bin mmlab
 
+# Runs every experiment, then renders the figures and the report of what
+# was written, even when an experiment failed (the report shows the others;
+# the exit status still says it failed). The last line is the report's path.
 experiments: build
-	$(MMLAB) run all --profile quick --out $(OUT)
+	@status=0; \
+	$(MMLAB) run all --profile quick --out $(OUT) || status=$$?; \
+	if [ $$status -ne 0 ]; then echo "make experiments: an experiment failed (see above); rendering the report of the others" >&2; fi; \
+	$(MMLAB) report $(OUT) || exit $$?; \
+	exit $$status
 
 test-deps:
 	bash scripts/install-test-deps.sh

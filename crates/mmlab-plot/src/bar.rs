@@ -65,10 +65,29 @@ pub fn bar(
 
     let n_categories = categories.len().max(1) as i32;
     let slot = (plot.right - plot.left) / n_categories;
-    let category_lines: Vec<Vec<String>> = categories
+    // Category names under their slot, on up to three lines; when one does
+    // not fit without cutting a word, every slot gets a number instead and
+    // the names are listed under the plot.
+    let wrapped: Vec<Vec<String>> = categories
         .iter()
-        .map(|(_, text)| shorten_lines(wrap(text, CATEGORY_SIZE, slot - 6), 3, slot - 6))
+        .map(|(_, text)| wrap(text, CATEGORY_SIZE, slot - 6))
         .collect();
+    let fits = categories
+        .iter()
+        .zip(&wrapped)
+        .all(|((_, text), lines)| lines.len() <= 3 && breaks_cleanly(text, lines));
+    let category_lines: Vec<Vec<String>> = if fits {
+        wrapped
+    } else {
+        for (i, (_, text)) in categories.iter().enumerate() {
+            items.push(LegendItem::Note {
+                text: format!("[{}] {text}", i + 1),
+            });
+        }
+        (1..=categories.len())
+            .map(|i| vec![format!("[{i}]")])
+            .collect()
+    };
     let label_rows = category_lines.iter().map(Vec::len).max().unwrap_or(1) as i32;
     let x_label_y = plot.bottom + 10 + label_rows * CATEGORY_LINE + 8;
 
@@ -120,6 +139,12 @@ pub fn bar(
         .max()
         .unwrap_or(1)
         .max(1) as i32;
+    let mut name_order: Vec<&str> = Vec::new();
+    for s in &series {
+        if !name_order.contains(&s.name.as_str()) {
+            name_order.push(&s.name);
+        }
+    }
     let bar_width = ((slot as f64 * 0.8) / n_bars as f64).clamp(3.0, 90.0) as i32;
     let base = y_scale.base_pixel();
     let mut n_off_log = 0;
@@ -139,10 +164,12 @@ pub fn bar(
         }
         // Only the series with a row in this category take a place in its
         // group; a row whose value is null is a cross, no row is nothing.
-        let present: Vec<&SeriesData> = series
+        // In a comparison the runs of one series stand side by side.
+        let mut present: Vec<&SeriesData> = series
             .iter()
             .filter(|s| s.cells.iter().any(|(k, _)| same_category(k)))
             .collect();
+        present.sort_by_key(|s| (name_order.iter().position(|n| *n == s.name), s.run));
         let group_left = slot_left + (slot - present.len() as i32 * bar_width) / 2;
         for (b, s) in present.into_iter().enumerate() {
             let look = look(s, &series, palette);
@@ -259,4 +286,52 @@ pub fn shorten_lines(mut lines: Vec<String>, max: usize, width: i32) -> Vec<Stri
         last.push('…');
     }
     lines
+}
+
+/// Whether `lines` break `text` only at spaces or after `-`, `_`, `/`,
+/// `|`, `,` or `=` (never inside a word).
+pub fn breaks_cleanly(text: &str, lines: &[String]) -> bool {
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut rest = words.as_str();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(after) = rest.strip_prefix(line.as_str()) else {
+            return false;
+        };
+        rest = after;
+        if i + 1 == lines.len() {
+            break;
+        }
+        if let Some(after_space) = rest.strip_prefix(' ') {
+            rest = after_space;
+        } else if !line.ends_with(['-', '_', '/', '|', ',', '=']) {
+            return false;
+        }
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_breaks_are_at_spaces_or_after_separators() {
+        let lines = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(breaks_cleanly(
+            "read-fresh-buffer 64k",
+            &lines(&["read-fresh-", "buffer 64k"])
+        ));
+        assert!(breaks_cleanly(
+            "file cold (readahead)",
+            &lines(&["file cold", "(readahead)"])
+        ));
+        assert!(!breaks_cleanly(
+            "file cold (readahead)",
+            &lines(&["file cold (readahea", "d)"])
+        ));
+        assert!(!breaks_cleanly(
+            "anonymous, read",
+            &lines(&["anonymo", "us, read"])
+        ));
+    }
 }

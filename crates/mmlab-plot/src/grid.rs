@@ -137,7 +137,7 @@ pub fn grid(
     let header_lines: Vec<Vec<String>> = columns
         .iter()
         .zip(&column_widths)
-        .map(|(header, w)| shorten_lines(wrap(header, CELL_SIZE, w - 2 * PAD), 3, w - 2 * PAD))
+        .map(|(header, w)| shorten_lines(wrap(header, CELL_SIZE, w - 2 * PAD), 4, w - 2 * PAD))
         .collect();
     let corner_lines = shorten_lines(
         wrap(&spec.y.label, CELL_SIZE, row_header_width - 2 * PAD),

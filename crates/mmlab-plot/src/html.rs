@@ -103,19 +103,32 @@ details {{ margin: 0.6em 0; }}
     )
 }
 
-/// The end of a page. The inline script (the only one; no network) records
-/// on `<body>` how many images loaded and which did not, so a headless
-/// browser's `--dump-dom` shows whether every figure displayed.
+/// The end of a page. The inline script (the only one; it fetches nothing)
+/// records on `<body>` how many images loaded and which did not, every
+/// resource the page loaded from anywhere but a file, and everything the
+/// Content-Security-Policy blocked, so a headless browser's `--dump-dom`
+/// shows whether every figure displayed and nothing came from a network.
 pub fn page_tail() -> &'static str {
     r#"<script>
+var blockedByPolicy = [];
+document.addEventListener('securitypolicyviolation', function (event) { blockedByPolicy.push(event.blockedURI); });
 window.addEventListener('load', function () {
   var broken = [];
   for (var i = 0; i < document.images.length; i++) {
     var image = document.images[i];
     if (!image.complete || image.naturalWidth === 0) { broken.push(image.getAttribute('src')); }
   }
+  var remote = [];
+  var resources = performance.getEntriesByType('resource');
+  for (var j = 0; j < resources.length; j++) {
+    var url = resources[j].name;
+    if (url.indexOf('file:') !== 0 && url.indexOf('data:') !== 0) { remote.push(url); }
+  }
   document.body.setAttribute('data-images-total', String(document.images.length));
   document.body.setAttribute('data-images-broken', broken.join(' '));
+  document.body.setAttribute('data-resources-total', String(resources.length));
+  document.body.setAttribute('data-resources-remote', remote.join(' '));
+  document.body.setAttribute('data-blocked-by-policy', blockedByPolicy.join(' '));
   document.body.setAttribute('data-images-checked', 'done');
 });
 </script>
