@@ -163,11 +163,15 @@ fn list() {
         println!("no experiments are registered yet");
     }
     let width = experiments.iter().map(|e| e.id().len()).max().unwrap_or(0);
-    for experiment in experiments {
+    let claims: Vec<String> = experiments
+        .iter()
+        .map(|e| format!("[{}]", e.claims().join(" ")))
+        .collect();
+    let claims_width = claims.iter().map(String::len).max().unwrap_or(0);
+    for (experiment, claims) in experiments.iter().zip(&claims) {
         println!(
-            "{:<width$}  [{}]  {}",
+            "{:<width$}  {claims:<claims_width$}  {}",
             experiment.id(),
-            experiment.claims().join(" "),
             experiment.question()
         );
     }
