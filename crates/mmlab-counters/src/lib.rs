@@ -364,7 +364,7 @@ impl Plan {
                                 ),
                             );
                         }
-                        retry.map_err(|_| e)
+                        retry
                     }
                     Err(e) => Err(e),
                 };
@@ -433,6 +433,12 @@ impl CounterSet {
             }
         }
         (value, m)
+    }
+
+    /// The counts so far, without stopping or resetting anything: one read
+    /// per group (for a closure's set, the counts of the last region).
+    pub fn snapshot(&self) -> BTreeMap<String, Option<u64>> {
+        self.read_counts(0, Rusage::default()).counts
     }
 
     /// Reads every group (one read per group) into a measurement.
