@@ -693,6 +693,14 @@ fn print_tables(
                     ("phase", &phase),
                 ],
             );
+            // An mmap or madvise call that faulted and read nothing is one
+            // system call and nothing else: left off the screen (not the file).
+            let quiet_call = matches!(phase.as_str(), "mmap" | "madvise")
+                && analysis::median_count(&s, "n_faults") == 0
+                && analysis::median_count(&s, "storage_read_bytes") == 0;
+            if quiet_call {
+                continue;
+            }
             rows.push(vec![
                 format!("{scenario}: {case} ({state})"),
                 phase,
@@ -708,7 +716,7 @@ fn print_tables(
         }
     }
     analysis::print_table(
-        "full passes",
+        "full passes (mmap and madvise calls that took no fault and read nothing are left out)",
         &[
             "scenario: case (file)",
             "region",
