@@ -230,9 +230,8 @@ pub fn bar(
                 label_bottom = label_bottom.min(y_high - 3);
             }
             let text = format.format(median);
-            if text_width(&text, VALUE_SIZE) + 2 <= bar_width + 6
-                && label_bottom - 14 > plot.top - 14
-            {
+            // Only where it fits over its own bar, never over a neighbour's.
+            if text_width(&text, VALUE_SIZE) <= bar_width {
                 scene.text(
                     &text,
                     middle,

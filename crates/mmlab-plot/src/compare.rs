@@ -227,8 +227,11 @@ fn claim_pairs<'a>(
 }
 
 /// (experiment, series, metric) -> (median A, median B).
-fn summary_pairs(a: &Side, b: &Side) -> Vec<((String, String, String), Option<f64>, Option<f64>)> {
-    let mut map: BTreeMap<(String, String, String), (Option<f64>, Option<f64>)> = BTreeMap::new();
+/// (experiment, series, metric) of a summary.
+type SummaryKey = (String, String, String);
+
+fn summary_pairs(a: &Side, b: &Side) -> Vec<(SummaryKey, Option<f64>, Option<f64>)> {
+    let mut map: BTreeMap<SummaryKey, (Option<f64>, Option<f64>)> = BTreeMap::new();
     let mut order = Vec::new();
     for (first, side) in [(true, a), (false, b)] {
         for (_, result) in side.results {

@@ -79,7 +79,7 @@ pub fn result(experiment: &str, scale: f64) -> ResultFile {
                 let elapsed =
                     (pages as f64 * per_page * scale * (1.0 + 0.04 * repetition as f64)) as u64;
                 times.push(elapsed as f64);
-                let syscalls = if block == 0 { 3 } else { size / block + 2 };
+                let syscalls = size.checked_div(block).map_or(3, |blocks| blocks + 2);
                 result.samples.push(json!({
                     "method": method,
                     "file_size_bytes": size,

@@ -16,6 +16,9 @@ use crate::scene::{Anchor, Rgb, Scene, ellipsize, text_width, wrap};
 
 pub const PLOT_HEIGHT: i32 = 400;
 
+/// x, median y, and the p5-p95 whisker when there is one.
+type Point = (f64, f64, Option<(f64, f64)>);
+
 /// Draws a line figure of `sources` (several: overlaid, the second dashed)
 /// into `<stem>.svg` and `<stem>.png`.
 pub fn line(
@@ -90,7 +93,7 @@ pub fn line(
     }
     let mut placed: Vec<Placed> = Vec::new();
     for s in series.iter().filter(|s| s.n_values > 0) {
-        let mut points: Vec<(f64, f64, Option<(f64, f64)>)> = s
+        let mut points: Vec<Point> = s
             .cells
             .iter()
             .filter_map(|(x, cell)| Some((data::number(x)?, cell.median()?, cell.whisker())))
@@ -130,7 +133,8 @@ pub fn line(
                 .iter()
                 .filter(|p| later.pixels.iter().any(|q| close(**p, *q)))
                 .count();
-            shared * 2 >= pixels.len() && !pixels.is_empty()
+            // Most of its points (four in five) under the later series.
+            shared * 5 >= pixels.len() * 4 && !pixels.is_empty()
         });
         if hidden {
             n_hidden += 1;
@@ -206,7 +210,8 @@ impl PlotBox {
             .map(|(_, label)| text_width(label, TICK_SIZE))
             .max()
             .unwrap_or(20);
-        let top = heading.height() + 12;
+        // Room above the plot for a value label over the tallest bar.
+        let top = heading.height() + 22;
         PlotBox {
             left: MARGIN + 30 + tick_width + 10,
             right: WIDTH - MARGIN - 16,

@@ -103,13 +103,12 @@ fn figure_link(path: &Path) -> String {
 fn figure_anchor(figure: &Rendered) -> String {
     format!(
         "fig-{}",
-        anchor(
-            &file_name(&figure.drawn.png)
-                .trim_end_matches(".png")
-                .to_string()
-        )
+        anchor(file_name(&figure.drawn.png).trim_end_matches(".png"))
     )
 }
+
+/// A machine fingerprint as (field, value) rows, and the experiments run on it.
+type FingerprintGroup<'a> = (Vec<(String, String)>, Vec<&'a str>);
 
 /// One row of the claims table.
 struct ClaimRow<'a> {
@@ -131,8 +130,7 @@ fn claim_rows<'a>(
                 figures: figures
                     .iter()
                     .filter(|f| {
-                        f.experiment == result.experiment
-                            && f.spec.claims.iter().any(|c| *c == claim.id)
+                        f.experiment == result.experiment && f.spec.claims.contains(&claim.id)
                     })
                     .collect(),
             })
@@ -256,7 +254,8 @@ fn html(input: &ReportInput, out_dir: &Path, figures: &[Rendered], problems: &[S
 
     // The machine.
     page.push_str("<section id=\"machine\">\n<h2>This machine</h2>\n");
-    let mut fingerprints: Vec<(Vec<(String, String)>, Vec<&str>)> = Vec::new();
+    // Each distinct fingerprint with the experiments that ran under it.
+    let mut fingerprints: Vec<FingerprintGroup> = Vec::new();
     for (_, result) in results {
         let rows = fingerprint_rows(result);
         match fingerprints.iter_mut().find(|(f, _)| *f == rows) {

@@ -120,7 +120,7 @@ impl Scale {
             )
         };
         if log {
-            Scale::log(min, max, format)
+            Scale::log(min, max, format, tight)
         } else {
             Scale::linear(min, max, format, from_zero, tight)
         }
@@ -163,22 +163,32 @@ impl Scale {
         }
     }
 
-    /// A log axis from just below the smallest value to just above the
-    /// largest (no empty decades), ticks at the powers inside.
-    fn log(min: f64, max: f64, format: TickFormat) -> Scale {
+    /// A log axis, ticks at the powers inside. `tight` (an x axis): from
+    /// just below the smallest value to just above the largest, no empty
+    /// decade; else from the power below to the power above (bars start at
+    /// a round number).
+    fn log(min: f64, max: f64, format: TickFormat, tight: bool) -> Scale {
         let base: f64 = if format == TickFormat::Bytes {
             2.0
         } else {
             10.0
         };
         let (mut low, mut high) = (min.log(base), max.log(base));
-        if high - low < 1e-9 {
-            low -= 0.5;
-            high += 0.5;
+        if tight {
+            if high - low < 1e-9 {
+                low -= 0.5;
+                high += 0.5;
+            }
+            let pad = (high - low) * 0.04;
+            low -= pad;
+            high += pad;
+        } else {
+            low = (low + 1e-9).floor();
+            high = (high - 1e-9).ceil();
+            if high <= low {
+                high = low + 1.0;
+            }
         }
-        let pad = (high - low) * 0.04;
-        low -= pad;
-        high += pad;
         let span = high - low;
         let inside = |tick: f64| tick >= low - 1e-9 && tick <= high + 1e-9;
         let mut ticks: Vec<f64> = Vec::new();
@@ -354,7 +364,7 @@ mod tests {
 
     #[test]
     fn log_ticks_for_bytes_are_sizes() {
-        let mut scale = Scale::new(&[4096.0, 1048576.0], true, TickFormat::Bytes, false);
+        let mut scale = Scale::tight(&[4096.0, 1048576.0], true, TickFormat::Bytes);
         scale.place(0, 800);
         let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
         assert_eq!(
@@ -371,13 +381,20 @@ mod tests {
 
     #[test]
     fn log_ticks_in_decades() {
-        let scale = Scale::new(&[3.0, 2.0e6], true, TickFormat::Number, false);
+        let scale = Scale::tight(&[3.0, 2.0e6], true, TickFormat::Number);
         let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
         assert_eq!(labels, ["10", "100", "1000", "10k", "100k", "1M"]);
-        let narrow = Scale::new(&[150.0, 900.0], true, TickFormat::Number, false);
+        // A y axis runs from the power below to the power above.
+        let scale = Scale::new(&[3.0, 2.0e6], true, TickFormat::Number, false);
+        let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
+        assert_eq!(
+            labels,
+            ["1", "10", "100", "1000", "10k", "100k", "1M", "10M"]
+        );
+        let narrow = Scale::tight(&[150.0, 900.0], true, TickFormat::Number);
         let labels: Vec<String> = narrow.ticks().into_iter().map(|t| t.1).collect();
         assert_eq!(labels, ["200", "400", "600", "800"]);
-        let within_a_decade = Scale::new(&[210.0, 480.0], true, TickFormat::Number, false);
+        let within_a_decade = Scale::tight(&[210.0, 480.0], true, TickFormat::Number);
         let labels: Vec<String> = within_a_decade.ticks().into_iter().map(|t| t.1).collect();
         assert_eq!(labels, ["250", "300", "350", "400", "450"]);
     }
