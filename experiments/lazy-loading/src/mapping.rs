@@ -291,7 +291,7 @@ pub fn evict_file(file: &File) -> anyhow::Result<()> {
     let left = mmlab_core::pages::evict_file(file.as_fd())?;
     if left > 0 {
         bail!(
-            "{left} pages of a data file stayed in the page cache after POSIX_FADV_DONTNEED (is it mapped elsewhere?)"
+            "{left} pages of a data file stayed in the page cache after POSIX_FADV_DONTNEED, so no measurement can be cold (is the data folder on tmpfs? choose --data-dir on a disk filesystem)"
         );
     }
     Ok(())
