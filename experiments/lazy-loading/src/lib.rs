@@ -68,8 +68,8 @@ impl Experiment for LazyLoading {
 /// What a caller may forbid beyond the [`RunContext`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOptions {
-    /// Drop the machine's caches (as root, unless `MMLAB_NO_DROP_CACHES` is
-    /// set) to measure metadata loading cold. Tests turn it off: a test must
+    /// Drop the machine's caches (only as root and when the user asked with
+    /// `MMLAB_DROP_CACHES=1`) to measure metadata loading cold. Tests turn it off: a test must
     /// not empty the caches of the machine it runs on.
     pub allow_drop_caches: bool,
 }
@@ -343,7 +343,7 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
                 "the machine's clean page cache, dentries and inodes were dropped {} time(s) (drop_caches = 3) to measure metadata loading cold; other processes' caches were dropped too",
                 metadata_runs.len()
             ),
-            format!("set {}=1 to skip it (S3 then becomes not-measured)", metadata::NO_DROP_CACHES_VARIABLE),
+            format!("leave {} unset to skip it (S3 then becomes not-measured)", metadata::DROP_CACHES_VARIABLE),
         ));
     }
     if let Some(change) = meminfo_changes.first() {

@@ -6,7 +6,7 @@
 //! to evict one directory tree's inodes and the block device's buffers
 //! alone without opening the block device). It is an action, not a setting:
 //! nothing stays changed, but every process's clean caches are dropped once.
-//! It runs only as root, and not when `MMLAB_NO_DROP_CACHES` is set.
+//! It runs only when asked (`MMLAB_DROP_CACHES=1`) and as root.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -18,8 +18,9 @@ use anyhow::Context;
 use crate::scenarios::{Lab, Prepare};
 use crate::system::{meminfo, meminfo_delta};
 
-/// The environment variable that keeps the experiment from dropping caches.
-pub const NO_DROP_CACHES_VARIABLE: &str = "MMLAB_NO_DROP_CACHES";
+/// The environment variable that allows the experiment to drop the
+/// machine's caches (`MMLAB_DROP_CACHES=1`); without it, it never does.
+pub const DROP_CACHES_VARIABLE: &str = "MMLAB_DROP_CACHES";
 
 /// meminfo changes around one action, in KiB.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +64,9 @@ pub fn cold_file_read(lab: &mut Lab, repetition: usize) -> anyhow::Result<Meminf
 
 /// Whether this run may drop the machine's caches, or why not.
 pub fn may_drop_caches() -> Result<(), String> {
-    if std::env::var_os(NO_DROP_CACHES_VARIABLE).is_some() {
+    if std::env::var(DROP_CACHES_VARIABLE).as_deref() != Ok("1") {
         return Err(format!(
-            "{NO_DROP_CACHES_VARIABLE} is set, so the metadata of the fresh files was not evicted (unset it, as root, to measure)"
+            "evicting the fresh files' metadata means dropping every process's clean caches (drop_caches), which the lab does only when asked: run as root with {DROP_CACHES_VARIABLE}=1 to measure"
         ));
     }
     if !mmlab_core::fingerprint::is_root() {
