@@ -49,6 +49,12 @@ pub fn line(
             }
         }
     }
+    if xs.is_empty() && n_not_numeric_x > 0 {
+        return Err(Unusable(format!(
+            "field `{}` (x) holds no number: a line figure needs numbers (declare a bar figure for categories)",
+            spec.x.field
+        )));
+    }
     ys.extend(spec.reference_lines.iter().map(|r| r.value));
     let mut x_scale = Scale::tight(&xs, spec.x.log, TickFormat::for_field(&spec.x.field));
     let mut y_scale = Scale::new(&ys, spec.y.log, TickFormat::for_field(&spec.y.field), true);

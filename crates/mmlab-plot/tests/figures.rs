@@ -92,6 +92,10 @@ fn a_spec_naming_missing_data_or_fields_becomes_a_figure_saying_so() {
         "field `no_such_x` (x) is in no row of data `samples`",
     );
     check(
+        &|s| s.x.field = "method".into(),
+        "field `method` (x) holds no number",
+    );
+    check(
         &|s| {
             s.filter.insert("method".into(), "no such method".into());
         },
