@@ -518,12 +518,10 @@ fn figure_html(page: &mut String, figure: &Rendered) {
     };
     let _ = writeln!(
         page,
-        "<figure id=\"{}\">\n<img src=\"{}\" alt=\"{}\">\n<figcaption><b>{}</b>{}",
-        figure_anchor(figure),
-        figure_link(&figure.drawn.png),
-        escape(&figure.spec.title),
-        escape(&figure.spec.title),
-        claims
+        "<figure id=\"{anchor}\">\n<a href=\"{link}\"><img src=\"{link}\" alt=\"{title}\"></a>\n<figcaption><b>{title}</b>{claims}",
+        anchor = figure_anchor(figure),
+        link = figure_link(&figure.drawn.png),
+        title = escape(&figure.spec.title),
     );
     if !figure.spec.how_to_read.is_empty() {
         let _ = writeln!(

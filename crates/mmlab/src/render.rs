@@ -15,6 +15,9 @@ use crate::{BadInput, check_writable_folder, registry};
 
 const DEFAULT_RESULTS: &str = "results/latest";
 
+/// Result files read, each with its path.
+type Results = Vec<(PathBuf, ResultFile)>;
+
 #[derive(Debug, clap::Args)]
 pub struct PlotArgs {
     /// Results folder to read (the *.json result files)
@@ -56,10 +59,7 @@ pub struct CompareArgs {
 
 /// The result files of `dir`, each unusable one named on stderr. A folder
 /// that does not exist, or holds no result file at all, is bad input.
-fn read_folder(
-    flag: &str,
-    dir: &Path,
-) -> Result<(Vec<(PathBuf, ResultFile)>, Vec<String>), BadInput> {
+fn read_folder(flag: &str, dir: &Path) -> Result<(Results, Vec<String>), BadInput> {
     if !dir.is_dir() {
         return Err(BadInput(format!(
             "{flag} {}: not an existing folder",
