@@ -11,6 +11,7 @@ all: experiments
 help:
 	@echo "make experiments  build, run every experiment (quick profile), render plots and the report into $(OUT)"
 	@echo "make test         install what the tests need (root + apt only), then run every test"
+	@echo "make report       render the figures and the report of $(OUT) again (make plots: figures only)"
 	@echo "make check        cargo fmt --check and clippy -D warnings"
 	@echo "make clean        remove build output and results/latest"
 
@@ -26,6 +27,12 @@ experiments: build
 	if [ $$status -ne 0 ]; then echo "make experiments: an experiment failed (see above); rendering the report of the others" >&2; fi; \
 	$(MMLAB) report $(OUT) || exit $$?; \
 	exit $$status
+
+plots: build
+	$(MMLAB) plot $(OUT)
+
+report: build
+	$(MMLAB) report $(OUT)
 
 test-deps:
 	bash scripts/install-test-deps.sh

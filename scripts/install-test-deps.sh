@@ -4,6 +4,9 @@
 # tests that need a missing tool skip with a printed reason, so `make test`
 # still passes where nothing can be installed.
 set -u
+here=$(dirname "$0")
+# The report's browser test needs headless Chromium (it skips without it).
+bash "$here/install-browser.sh" >/dev/null || echo "chromium unavailable: the report's browser test will skip"
 need=()
 command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 command -v strace >/dev/null 2>&1 || need+=(strace)
