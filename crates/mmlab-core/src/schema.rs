@@ -210,6 +210,37 @@ pub struct FigureSpec {
     pub claims: Vec<String>,
 }
 
+impl FigureSpec {
+    /// A figure of `kind` over the rows of `data` ("samples", "summaries" or
+    /// a key of `extra`), with no filter, series, cell fields or reference
+    /// lines; set those fields afterwards where needed.
+    pub fn new(
+        id: &str,
+        title: &str,
+        kind: FigureKind,
+        data: &str,
+        x: Axis,
+        y: Axis,
+    ) -> FigureSpec {
+        FigureSpec {
+            id: id.to_string(),
+            title: title.to_string(),
+            kind,
+            data: data.to_string(),
+            filter: serde_json::Map::new(),
+            x,
+            y,
+            series: None,
+            cell_text: None,
+            cell_colour: None,
+            cell_mark: None,
+            reference_lines: Vec::new(),
+            how_to_read: String::new(),
+            claims: Vec::new(),
+        }
+    }
+}
+
 fn default_data() -> String {
     "samples".to_string()
 }

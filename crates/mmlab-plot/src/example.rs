@@ -21,22 +21,7 @@ pub const CLAIMS: [(&str, Verdict); 4] = [
 ];
 
 fn spec(id: &str, title: &str, kind: FigureKind, x: Axis, y: Axis) -> FigureSpec {
-    FigureSpec {
-        id: id.to_string(),
-        title: title.to_string(),
-        kind,
-        data: "samples".to_string(),
-        filter: Default::default(),
-        x,
-        y,
-        series: None,
-        cell_text: None,
-        cell_colour: None,
-        cell_mark: None,
-        reference_lines: Vec::new(),
-        how_to_read: String::new(),
-        claims: Vec::new(),
-    }
+    FigureSpec::new(id, title, kind, "samples", x, y)
 }
 
 /// An example result of `experiment` (give two different ids to have two

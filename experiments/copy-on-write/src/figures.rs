@@ -6,22 +6,7 @@
 use mmlab_core::{Axis, FigureKind, FigureSpec};
 
 fn figure(id: &str, title: &str, kind: FigureKind, data: &str, x: Axis, y: Axis) -> FigureSpec {
-    FigureSpec {
-        id: id.to_string(),
-        title: title.to_string(),
-        kind,
-        data: data.to_string(),
-        filter: serde_json::Map::new(),
-        x,
-        y,
-        series: None,
-        cell_text: None,
-        cell_colour: None,
-        cell_mark: None,
-        reference_lines: Vec::new(),
-        how_to_read: String::new(),
-        claims: Vec::new(),
-    }
+    FigureSpec::new(id, title, kind, data, x, y)
 }
 
 fn filter_scenario(spec: &mut FigureSpec, scenario: &str) {

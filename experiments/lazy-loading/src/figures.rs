@@ -17,25 +17,15 @@ fn figure(
     how_to_read: &str,
     claims: &[&str],
 ) -> FigureSpec {
-    FigureSpec {
-        id: id.to_string(),
-        title: title.to_string(),
-        kind,
-        data: data.to_string(),
-        filter: filter
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::from(*v)))
-            .collect::<Map<_, _>>(),
-        x,
-        y,
-        series: series.map(str::to_string),
-        cell_text: None,
-        cell_colour: None,
-        cell_mark: None,
-        reference_lines: Vec::new(),
-        how_to_read: how_to_read.to_string(),
-        claims: claims.iter().map(|c| c.to_string()).collect(),
-    }
+    let mut spec = FigureSpec::new(id, title, kind, data, x, y);
+    spec.filter = filter
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect::<Map<_, _>>();
+    spec.series = series.map(str::to_string);
+    spec.how_to_read = how_to_read.to_string();
+    spec.claims = claims.iter().map(|c| c.to_string()).collect();
+    spec
 }
 
 /// Every figure, with reference lines from this run's numbers.

@@ -622,22 +622,10 @@ fn figures() -> Vec<FigureSpec> {
         if let Some(group) = group {
             filter.insert("group".into(), group.into());
         }
-        FigureSpec {
-            id: id.to_string(),
-            title: title.to_string(),
-            kind: FigureKind::Grid,
-            data: data.to_string(),
-            filter,
-            x,
-            y,
-            series: None,
-            cell_text: None,
-            cell_colour: None,
-            cell_mark: Some("mismatch".to_string()),
-            reference_lines: Vec::new(),
-            how_to_read: String::new(),
-            claims: Vec::new(),
-        }
+        let mut spec = FigureSpec::new(id, title, FigureKind::Grid, data, x, y);
+        spec.filter = filter;
+        spec.cell_mark = Some("mismatch".to_string());
+        spec
     };
     let mut prot = grid(
         "prot-access",

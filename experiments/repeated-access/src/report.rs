@@ -847,21 +847,10 @@ fn figures(
             String::new()
         };
         let of = format!(" ({} file)", format_size(size));
-        let base = |id: &str, title: String, kind, data: &str, x, y, series: &str| FigureSpec {
-            id: format!("{id}{suffix}"),
-            title,
-            kind,
-            data: data.to_string(),
-            filter: serde_json::Map::new(),
-            x,
-            y,
-            series: Some(series.to_string()),
-            cell_text: None,
-            cell_colour: None,
-            cell_mark: None,
-            reference_lines: Vec::new(),
-            how_to_read: String::new(),
-            claims: Vec::new(),
+        let base = |id: &str, title: String, kind, data: &str, x, y, series: &str| {
+            let mut spec = FigureSpec::new(&format!("{id}{suffix}"), &title, kind, data, x, y);
+            spec.series = Some(series.to_string());
+            spec
         };
         let mut references = Vec::new();
         if let Some(c) = ceilings.get(&size) {

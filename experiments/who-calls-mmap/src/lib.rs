@@ -621,23 +621,11 @@ fn parse_elapsed(text: &str) -> anyhow::Result<u64> {
 }
 
 fn figures() -> Vec<FigureSpec> {
-    let figure =
-        |id: &str, title: &str, kind: FigureKind, data: &str, x: Axis, y: Axis| FigureSpec {
-            id: id.to_string(),
-            title: title.to_string(),
-            kind,
-            data: data.to_string(),
-            filter: Default::default(),
-            x,
-            y,
-            series: Some("syscall".to_string()),
-            cell_text: None,
-            cell_colour: None,
-            cell_mark: None,
-            reference_lines: Vec::new(),
-            how_to_read: String::new(),
-            claims: Vec::new(),
-        };
+    let figure = |id: &str, title: &str, kind: FigureKind, data: &str, x: Axis, y: Axis| {
+        let mut spec = FigureSpec::new(id, title, kind, data, x, y);
+        spec.series = Some("syscall".to_string());
+        spec
+    };
     let mut calls = figure(
         "calls-per-case",
         "Which system calls does each program make?",
