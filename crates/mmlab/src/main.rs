@@ -177,6 +177,33 @@ fn list() {
     }
 }
 
+/// Fails early, as bad input, if `--json FILE` cannot be written: its folder
+/// must exist and the path must not be a folder.
+pub(crate) fn check_json_path(path: &Path) -> Result<(), BadInput> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(BadInput(format!(
+            "--json {}: folder {} does not exist",
+            path.display(),
+            folder.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(BadInput(format!("--json {}: is a folder", path.display())));
+    }
+    Ok(())
+}
+
+/// Writes `value` as pretty JSON to `path`, atomically (never half a file).
+pub(crate) fn write_json_file(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    mmlab_core::io::write_atomic(path, text.as_bytes())
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+}
+
 /// Checks that `dir` can be created and written, naming the flag if not.
 fn check_writable_folder(flag: &str, dir: &Path) -> Result<(), BadInput> {
     std::fs::create_dir_all(dir).map_err(|e| {

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use mmlab_core::Availability;
 use mmlab_counters::{
     CommandMeasurement, CounterError, CounterSet, HARDWARE_EVENTS, SOFTWARE_EVENTS,
 };
@@ -78,7 +77,7 @@ pub fn run(args: StatArgs) -> anyhow::Result<i32> {
     // All bad input is one line, before anything is printed or run.
     CounterSet::check(&refs).map_err(|e| BadInput(e.to_string()))?;
     if let Some(path) = &args.json {
-        check_json_path(path)?;
+        crate::check_json_path(path)?;
     }
     find_program(&args.command[0])?;
 
@@ -212,17 +211,7 @@ fn write_json(
             (e.clone(), v)
         })
         .collect();
-    let available: serde_json::Map<String, serde_json::Value> = result
-        .availability
-        .iter()
-        .map(|(e, a)| {
-            let v = match a {
-                Availability::Available => serde_json::Value::Bool(true),
-                Availability::Unavailable(reason) => serde_json::Value::String(reason.clone()),
-            };
-            (e.clone(), v)
-        })
-        .collect();
+    let available = serde_json::to_value(&result.availability)?;
     let value = serde_json::json!({
         "command": command,
         "events": events,
@@ -237,28 +226,7 @@ fn write_json(
         "rusage": m.rusage,
         "sample": m.sample_fields(),
     });
-    let text = serde_json::to_string_pretty(&value)? + "\n";
-    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("write {}: {e}", path.display()))?;
-    Ok(())
-}
-
-/// Fails early, as bad input, if the JSON file cannot be written.
-fn check_json_path(path: &Path) -> Result<(), BadInput> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !folder.is_dir() {
-        return Err(BadInput(format!(
-            "--json {}: folder {} does not exist",
-            path.display(),
-            folder.display()
-        )));
-    }
-    if path.is_dir() {
-        return Err(BadInput(format!("--json {}: is a folder", path.display())));
-    }
-    Ok(())
+    crate::write_json_file(path, &value)
 }
 
 /// Finds `program` as execvp would (a path, or a name in PATH), so that a

@@ -10,7 +10,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use mmlab_trace::{CommandSpec, Selection, Trace, TraceError};
 
 use crate::BadInput;
@@ -55,7 +54,7 @@ pub fn run(args: TraceArgs) -> anyhow::Result<i32> {
     }
     let selection = Selection::parse(&args.calls).map_err(|e| BadInput(e.to_string()))?;
     if let Some(path) = &args.json {
-        check_json_path(path)?;
+        crate::check_json_path(path)?;
     }
     // Resolve first, so a command that cannot start is one line and nothing else.
     mmlab_trace::resolve_program(&args.command[0]).map_err(|e| BadInput(e.to_string()))?;
@@ -105,25 +104,6 @@ pub fn run(args: TraceArgs) -> anyhow::Result<i32> {
     Ok(trace.ending.shell_status())
 }
 
-/// Fails early, as bad input, if the JSON file cannot be written.
-fn check_json_path(path: &Path) -> Result<(), BadInput> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !folder.is_dir() {
-        return Err(BadInput(format!(
-            "--json {}: folder {} does not exist",
-            path.display(),
-            folder.display()
-        )));
-    }
-    if path.is_dir() {
-        return Err(BadInput(format!("--json {}: is a folder", path.display())));
-    }
-    Ok(())
-}
-
 fn write_json(
     path: &Path,
     trace: &Trace,
@@ -142,17 +122,5 @@ fn write_json(
         "summary": summary,
         "records": trace.records,
     });
-    let text = serde_json::to_string_pretty(&value)?;
-    // A temporary file in the same folder, then rename: never half-written.
-    let temporary = path.with_extension("json.partial");
-    std::fs::write(&temporary, text)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| {
-        format!(
-            "cannot rename {} to {}",
-            temporary.display(),
-            path.display()
-        )
-    })?;
-    Ok(())
+    crate::write_json_file(path, &value)
 }
