@@ -230,14 +230,14 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
     let mut curve = Vec::new();
     for w in &writes {
         for (measure, count) in [
-            ("faults while writing", w.n_faults_write),
+            ("faults while writing", w.n_faults_write as i64),
             (
                 "Private_Dirty growth (pages)",
                 w.n_pages_private_dirty_growth,
             ),
             (
                 "faults while pre-reading every page",
-                w.n_faults_prefault_read,
+                w.n_faults_prefault_read as i64,
             ),
         ] {
             curve.push(json!({

@@ -31,8 +31,9 @@ pub struct MemoryPoint {
     pub file_size_bytes: u64,
     /// Pages still cached after eviction (0 = the path started cold).
     pub page_cache_before_bytes: u64,
-    /// Growth of the file's own resident pages (mincore).
-    pub page_cache_growth_bytes: u64,
+    /// Growth of the file's own resident pages (mincore); signed, a negative
+    /// value is kept as measured.
+    pub page_cache_growth_bytes: i64,
     /// Growth of `Cached` in /proc/meminfo (the whole machine).
     pub meminfo_cached_growth_bytes: i64,
     pub rss_anon_growth_bytes: i64,
@@ -87,9 +88,7 @@ fn point(
     mapping: &SmapsEntry,
     elapsed_ns: u64,
 ) -> MemoryPoint {
-    let page_cache_growth_bytes = after
-        .page_cache_bytes
-        .saturating_sub(before.page_cache_bytes);
+    let page_cache_growth_bytes = after.page_cache_bytes as i64 - before.page_cache_bytes as i64;
     let rss_anon_growth_bytes = kib_growth(after.rss_anon_kib, before.rss_anon_kib);
     MemoryPoint {
         path: path.to_string(),
@@ -109,7 +108,7 @@ fn point(
         mapping_shared_dirty_bytes: mapping.kib("Shared_Dirty") * 1024,
         other_process_pss_bytes: None,
         other_process_shared_clean_bytes: None,
-        physical_copies: (page_cache_growth_bytes as f64 + rss_anon_growth_bytes.max(0) as f64)
+        physical_copies: (page_cache_growth_bytes as f64 + rss_anon_growth_bytes as f64)
             / file.size_bytes as f64,
         elapsed_ns,
     }

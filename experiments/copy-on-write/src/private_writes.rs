@@ -36,8 +36,9 @@ pub struct WritePoint {
     pub fault_source: String,
     pub private_dirty_before_bytes: u64,
     pub private_dirty_after_bytes: u64,
-    /// Private_Dirty growth in pages: the copies the kernel made.
-    pub n_pages_private_dirty_growth: u64,
+    /// Private_Dirty growth in pages: the copies the kernel made (signed: a
+    /// negative value is measured as it is, noise, not clamped to 0).
+    pub n_pages_private_dirty_growth: i64,
     /// Written pages whose bytes still equal the file's pattern through the
     /// MAP_SHARED mapping of this process and through pread().
     pub n_written_pages_unchanged_shared: usize,
@@ -104,7 +105,7 @@ pub fn write_k_pages(
         fault_source: write.fault_source.to_string(),
         private_dirty_before_bytes: dirty_before,
         private_dirty_after_bytes: dirty_after,
-        n_pages_private_dirty_growth: dirty_after.saturating_sub(dirty_before) / page as u64,
+        n_pages_private_dirty_growth: (dirty_after as i64 - dirty_before as i64) / page as i64,
         n_written_pages_unchanged_shared: unchanged_shared,
         n_written_pages_unchanged_read: unchanged_read,
         written_page_new_frame: new_frame,

@@ -47,12 +47,12 @@ pub fn s4(frames: &FramesReport, memory: &[MemoryPoint]) -> Claim {
         mib(read_cache),
         mib(read_anon),
         mib(mmap_cache),
-        mib(mmap_anon.max(0.0)),
+        mib(mmap_anon),
     );
 
     let page_cache = frames.page_cache_pfn;
     let (frame_sentence, frames_agree) = match &frames.frames_unreadable {
-        Some(reason) => (format!("frames {reason}"), None),
+        Some(reason) => (format!("frames not measured: {reason}"), None),
         None => {
             let child = frames.pfn(VIEW_SHARED_CHILD, MOMENT_BEFORE);
             let private = frames.pfn(VIEW_PRIVATE, MOMENT_BEFORE);
@@ -71,9 +71,12 @@ pub fn s4(frames: &FramesReport, memory: &[MemoryPoint]) -> Claim {
             )
         }
     };
+    // Without frames only the memory half of S4 is measured: at most a
+    // nuanced hold.
     let verdict = match (frames_agree, read_holds_two && mmap_holds_one) {
         (Some(false), _) | (_, false) => Verdict::Refuted,
-        (Some(true), true) | (None, true) => Verdict::Holds,
+        (Some(true), true) => Verdict::Holds,
+        (None, true) => Verdict::HoldsWithNuance,
     };
     Claim::new(
         "S4",
@@ -127,8 +130,12 @@ pub fn s9(inputs: &S9Inputs<'_>) -> Claim {
         && others_after
         && private_changed
         && frames.file_bytes_unchanged
-        && file_unchanged_on_disk.unwrap_or(true)
-        && frames.file_bytes_unchanged_on_disk.unwrap_or(true);
+        && *file_unchanged_on_disk != Some(false)
+        && frames.file_bytes_unchanged_on_disk != Some(false);
+    // "Not checked" is not a pass: without both disk checks the file was
+    // compared in the page cache only, and S9 holds at most with nuance.
+    let disk_checked =
+        file_unchanged_on_disk.is_some() && frames.file_bytes_unchanged_on_disk.is_some();
 
     // One fault per written page (median over repetitions, per k).
     let mut ks: Vec<usize> = writes.iter().map(|w| w.n_pages_written).collect();
@@ -161,7 +168,7 @@ pub fn s9(inputs: &S9Inputs<'_>) -> Claim {
     let n = writes.first().map_or(0, |w| w.n_pages_file);
 
     let new_frame = match &frames.frames_unreadable {
-        Some(_) => "frames not-measured (no root)".to_string(),
+        Some(reason) => format!("frames not measured: {reason}"),
         None => format!(
             "the written page moved from page-cache frame {} to frame {}{}",
             hex(frames.page_cache_pfn),
@@ -176,18 +183,28 @@ pub fn s9(inputs: &S9Inputs<'_>) -> Claim {
         ),
     };
     let mut evidence = format!(
-        "writing k of {n} pages through MAP_PRIVATE took {faults_min:.0} fault(s) for k = {k_min} and {faults_max:.0} for k = {k_max} (Private_Dirty grew by {dirty_max:.0} pages), {new_frame}; the file on disk, a MAP_SHARED mapping, read() and a second process {} the old bytes",
+        "writing k of {n} pages through MAP_PRIVATE took {faults_min:.0} fault(s) for k = {k_min} and {faults_max:.0} for k = {k_max} (Private_Dirty grew by {dirty_max:.0} pages), {new_frame}; {}a MAP_SHARED mapping, read() and a second process {} the old bytes{}",
+        if disk_checked {
+            "the file on disk, "
+        } else {
+            ""
+        },
         if stays_private {
             "all kept"
         } else {
             "did NOT all keep"
+        },
+        if disk_checked {
+            ""
+        } else {
+            " (on disk: not checked (file could not be evicted); page cache only)"
         }
     );
     let not_a_snapshot =
         visibility.read_page_shows_shared_write && !visibility.copied_page_shows_shared_write;
     let verdict = if !stays_private {
         Verdict::Refuted
-    } else if !one_fault_per_page || !one_copy_per_page || not_a_snapshot {
+    } else if !one_fault_per_page || !one_copy_per_page || not_a_snapshot || !disk_checked {
         Verdict::HoldsWithNuance
     } else {
         Verdict::Holds

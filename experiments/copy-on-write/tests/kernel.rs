@@ -204,12 +204,57 @@ fn a_quick_run_writes_verdicts_figures_and_tables_that_match() {
     assert_eq!(ids, ["S4", "S9"]);
     for claim in &result.claims {
         assert!(!claim.evidence.is_empty());
-        if mmlab_core::fingerprint::is_root() {
-            assert_ne!(claim.verdict, Verdict::NotMeasured, "{claim:#?}");
-        }
     }
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(json["frames"].as_array().unwrap().len(), 8);
+    let (s4, s9) = (&result.claims[0], &result.claims[1]);
+    println!(
+        "S4 {}: {}\nS9 {}: {}",
+        s4.verdict, s4.evidence, s9.verdict, s9.evidence
+    );
+    if mmlab_core::fingerprint::is_root() {
+        // S4 names the frames of this run's table, and the read() buffer is
+        // another frame than the page cache.
+        let pfn = |view: &str| {
+            json["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["view"] == view && r["moment"] == MOMENT_BEFORE)
+                .and_then(|r| r["pfn"].as_str())
+                .unwrap_or_else(|| panic!("no {view} row in {}", json["frames"]))
+                .to_string()
+        };
+        let (cache, buffer) = (pfn(VIEW_SHARED_HERE), pfn(VIEW_READ_BUFFER));
+        assert!(
+            cache.starts_with("0x") && buffer.starts_with("0x"),
+            "{cache} {buffer}"
+        );
+        assert_ne!(cache, buffer, "{s4:#?}");
+        assert!(
+            s4.evidence
+                .contains(&format!("page 0 of the file was frame {cache} "))
+                && s4.evidence.contains(&format!("was frame {buffer}")),
+            "{s4:#?}"
+        );
+    } else {
+        assert!(s4.evidence.contains("frames not measured: "), "{s4:#?}");
+        assert_ne!(s4.verdict, Verdict::Holds, "{s4:#?}");
+    }
+    // S9's evidence: k faults for k = 1 and for k = every page of the file.
+    let numbers: Vec<f64> = s9
+        .evidence
+        .split(['(', ')', ' ', ','])
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let n_pages = ((1 << 20) / os::page_size()) as f64;
+    // "writing k of N pages ... took F1 fault(s) for k = 1 and FN for k = N"
+    let [n, f1, k1, fn_, kn] = numbers[..5] else {
+        panic!("{s9:#?}")
+    };
+    assert_eq!((n, k1, kn), (n_pages, 1.0, n_pages), "{s9:#?}");
+    assert!(verdicts::within_one_percent(f1, k1), "{s9:#?}");
+    assert!(verdicts::within_one_percent(fn_, kn), "{s9:#?}");
     // Every figure's rows exist and carry its x and y fields.
     for figure in &result.figures {
         let rows = json[figure.data.as_str()]
