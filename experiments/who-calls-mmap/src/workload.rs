@@ -47,23 +47,61 @@ pub fn checksum(bytes: &[u8]) -> u64 {
     sum
 }
 
-/// malloc(size), touch its first and last byte, free.
-fn malloc_and_free(size: usize) {
+/// malloc(size), touch its first and last byte, free; false if malloc
+/// returned null.
+fn malloc_and_free(size: usize) -> bool {
     // SAFETY: malloc returns null or a block of `size` bytes that we own;
     // we write inside it and free it exactly once.
     unsafe {
         let block = libc::malloc(size).cast::<u8>();
         if block.is_null() {
-            return;
+            return false;
         }
         block.write_volatile(1);
         block.add(size - 1).write_volatile(1);
         mark(&format!("free {size}"));
         libc::free(block.cast());
     }
+    true
 }
 
-/// Runs the workload named by `spec` and returns the exit status.
+/// What a workload did, as it saw it: the same numbers its `end` mark
+/// carries, so a caller (a test) can check them without a tracer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkloadReport {
+    /// Bytes read from the file (file workloads only).
+    pub bytes_read: Option<u64>,
+    /// Checksum of those bytes, as `checksum` computes it (file workloads only).
+    pub checksum: Option<u64>,
+    /// Minor faults of this thread while reading (file workloads only).
+    pub minor_faults: Option<u64>,
+    /// malloc calls that returned a block (malloc workloads only).
+    pub allocations: Option<u64>,
+    /// read() calls made in the timed loop (`readloop` only).
+    pub read_calls: Option<u64>,
+}
+
+impl WorkloadReport {
+    fn file(len: usize, sum: u64, faults: u64) -> WorkloadReport {
+        mark(&format!(
+            "end bytes={len} checksum={sum} minor_faults={faults}"
+        ));
+        WorkloadReport {
+            bytes_read: Some(len as u64),
+            checksum: Some(sum),
+            minor_faults: Some(faults),
+            ..WorkloadReport::default()
+        }
+    }
+}
+
+/// Runs the workload named by `spec` and returns the exit status (0; a
+/// failure is an error). See `execute_workload` for the specs.
+pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
+    execute_workload(spec).map(|_| 0)
+}
+
+/// Runs the workload named by `spec` and returns what it did.
 ///
 /// - `noop`: nothing; a trace shows only the start-up (the loader's work)
 /// - `malloc:N`: malloc(N), touch, free
@@ -73,7 +111,7 @@ fn malloc_and_free(size: usize) {
 /// - `mmap:PATH`: map the file with memmap2 and sum it
 /// - `readloop:N`: N `read()` calls of 64 bytes from /dev/zero, then print
 ///   `elapsed_ns=E calls=N` on stdout (after a warm-up of 1000 calls)
-pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
+pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
     let (name, value) = spec.split_once(':').unwrap_or((spec, ""));
     let size = || -> anyhow::Result<usize> {
         let bytes = mmlab_core::parse_size(value)
@@ -83,21 +121,29 @@ pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
         }
         Ok(bytes as usize)
     };
-    match name {
-        "noop" => {}
+    let report = match name {
+        "noop" => WorkloadReport::default(),
         "malloc" => {
             let size = size()?;
             mark(&format!("begin malloc {size}"));
-            malloc_and_free(size);
+            let made = u64::from(malloc_and_free(size));
             mark("end");
+            WorkloadReport {
+                allocations: Some(made),
+                ..WorkloadReport::default()
+            }
         }
         "malloc-twice" => {
             let size = size()?;
             mark(&format!("begin malloc-twice {size}"));
-            malloc_and_free(size);
+            let mut made = u64::from(malloc_and_free(size));
             mark("again");
-            malloc_and_free(size);
+            made += u64::from(malloc_and_free(size));
             mark("end");
+            WorkloadReport {
+                allocations: Some(made),
+                ..WorkloadReport::default()
+            }
         }
         "fs-read" => {
             mark("begin fs-read");
@@ -106,9 +152,7 @@ pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
             let (len, sum) = (data.len(), checksum(&data));
             drop(data);
             let faults = Rusage::now(true).since(&before).n_minor_faults;
-            mark(&format!(
-                "end bytes={len} checksum={sum} minor_faults={faults}"
-            ));
+            WorkloadReport::file(len, sum, faults)
         }
         "read-4k" => {
             mark("begin read-4k");
@@ -130,9 +174,7 @@ pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
             }
             drop(file);
             let faults = Rusage::now(true).since(&before).n_minor_faults;
-            mark(&format!(
-                "end bytes={len} checksum={sum} minor_faults={faults}"
-            ));
+            WorkloadReport::file(len, sum, faults)
         }
         "mmap" => {
             mark("begin mmap");
@@ -146,9 +188,7 @@ pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
             drop(map);
             drop(file);
             let faults = Rusage::now(true).since(&before).n_minor_faults;
-            mark(&format!(
-                "end bytes={len} checksum={sum} minor_faults={faults}"
-            ));
+            WorkloadReport::file(len, sum, faults)
         }
         "readloop" => {
             let calls: u64 = value
@@ -158,13 +198,17 @@ pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
             read_loop(&zero, WARM_UP_CALLS)?;
             let elapsed_ns = read_loop(&zero, calls)?;
             println!("elapsed_ns={elapsed_ns} calls={calls}");
+            WorkloadReport {
+                read_calls: Some(calls),
+                ..WorkloadReport::default()
+            }
         }
         _ => bail!(
             "unknown workload {spec:?}: noop, malloc:N, malloc-twice:N, fs-read:PATH, read-4k:PATH, \
              mmap:PATH, readloop:N"
         ),
-    }
-    Ok(0)
+    };
+    Ok(report)
 }
 
 /// Calls made before the timed loop, so that both the in-process loop and
