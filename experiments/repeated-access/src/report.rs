@@ -595,72 +595,139 @@ fn claim_s13(table: &Records, plan: &Plan, size: u64) -> Claim {
             format!("the cold scenario did not run {read_name} and mmap-reused"),
         );
     };
-    let left = table
+    let resident_before = table
         .select(size, Scenario::Cold, Method::Read, block, Passes::First)
         .into_iter()
         .chain(table.select(size, Scenario::Cold, Method::MmapReused, 0, Passes::First))
-        .filter_map(|r| r.resident_pages_before)
+        .map(|r| r.resident_pages_before)
+        .collect();
+    let io = |r: &PassRecord| r.io_read_bytes.map(|b| b as f64);
+    let majors = |r: &PassRecord| Some(r.measurement.rusage.n_major_faults as f64);
+    judge_s13(&ColdFirstPasses {
+        read_name,
+        size_bytes: size,
+        file_pages: size.div_ceil(mmlab_core::fingerprint::page_size() as u64),
+        resident_before,
+        read_cold_ms: read_cold,
+        mmap_cold_ms: mmap_cold,
+        read_warm_ms: read_warm,
+        mmap_warm_ms: mmap_warm,
+        read_io_bytes: cold(Method::Read, io),
+        mmap_io_bytes: cold(Method::MmapReused, io),
+        mmap_major_faults: cold(Method::MmapReused, majors).unwrap_or(0.0),
+    })
+}
+
+/// The numbers S13 is judged on: the cold first passes of read() at the
+/// headline block size and of mmap-reused, beside their warm first passes.
+struct ColdFirstPasses {
+    read_name: String,
+    size_bytes: u64,
+    file_pages: u64,
+    /// Pages of the file cached before each cold first pass (None: the
+    /// residency was not read for that pass).
+    resident_before: Vec<Option<u64>>,
+    read_cold_ms: f64,
+    mmap_cold_ms: f64,
+    read_warm_ms: f64,
+    mmap_warm_ms: f64,
+    /// Median bytes read from storage (None: /proc/self/io unreadable).
+    read_io_bytes: Option<f64>,
+    mmap_io_bytes: Option<f64>,
+    mmap_major_faults: f64,
+}
+
+fn judge_s13(n: &ColdFirstPasses) -> Claim {
+    let unread = n.resident_before.iter().filter(|r| r.is_none()).count();
+    if n.resident_before.is_empty() || unread > 0 {
+        return Claim::new(
+            "S13",
+            Verdict::NotMeasured,
+            format!(
+                "page-cache residency was not read before {} of {} cold first passes, so nothing shows the file was evicted before them",
+                unread,
+                n.resident_before.len()
+            ),
+        );
+    }
+    let left = n
+        .resident_before
+        .iter()
+        .flatten()
+        .copied()
         .max()
         .unwrap_or(0);
-    let file_pages = size.div_ceil(mmlab_core::fingerprint::page_size() as u64);
-    if left * 10 > file_pages {
+    if left * 10 > n.file_pages {
         return Claim::new(
             "S13",
             Verdict::NotMeasured,
             format!(
                 "the file could not be evicted: {} of {} pages stayed cached (mapped elsewhere, or a filesystem that ignores POSIX_FADV_DONTNEED)",
                 thousands(left),
-                thousands(file_pages)
+                thousands(n.file_pages)
             ),
         );
     }
-    let storage = |method, f: fn(&PassRecord) -> Option<f64>| cold(method, f);
-    let io = |r: &PassRecord| r.io_read_bytes.map(|b| b as f64);
-    let majors = |r: &PassRecord| Some(r.measurement.rusage.n_major_faults as f64);
-    let read_io = storage(Method::Read, io);
-    let mmap_io = storage(Method::MmapReused, io);
-    let mmap_majors = storage(Method::MmapReused, majors).unwrap_or(0.0);
-    let paid = |bytes: Option<f64>| bytes.is_none_or(|b| b >= STORAGE_READ_FRACTION * size as f64);
-    let io_text = match (read_io, mmap_io) {
+    let majors = count(n.mmap_major_faults as u64, "major fault", "major faults");
+    // Some(true/false) when both storage reads are known, None otherwise.
+    let both_paid_storage = n
+        .read_io_bytes
+        .zip(n.mmap_io_bytes)
+        .map(|(r, m)| r.min(m) >= STORAGE_READ_FRACTION * n.size_bytes as f64);
+    let io_text = match (n.read_io_bytes, n.mmap_io_bytes) {
         (Some(r), Some(m)) => format!(
-            "read from storage: {} and {} ({} for mmap)",
+            "read from storage: {} and {} ({majors} for mmap)",
             format_size(r as u64),
             format_size(m as u64),
-            count(mmap_majors as u64, "major fault", "major faults")
         ),
-        _ => format!(
-            "storage reads unknown (/proc/self/io unreadable); mmap took {}",
-            count(mmap_majors as u64, "major fault", "major faults")
-        ),
+        _ => format!("storage reads unknown (/proc/self/io unreadable); mmap took {majors}"),
     };
+    let (read_cold, mmap_cold) = (n.read_cold_ms, n.mmap_cold_ms);
     let ratio = read_cold.max(mmap_cold) / read_cold.min(mmap_cold);
-    let apart = if ratio <= COLD_SAME_PRICE {
+    let same_price = ratio <= COLD_SAME_PRICE;
+    let apart = if same_price {
         format!("within {:.0}% of each other", 100.0 * (ratio - 1.0))
     } else {
         format!("{ratio:.1}x apart")
     };
     let evidence = format!(
-        "first cold pass: {read_name} {read_cold:.0} ms, mmap-reused {mmap_cold:.0} ms ({apart}), against {read_warm:.0} ms and {mmap_warm:.0} ms for a warm first pass; {io_text}"
+        "first cold pass: {} {read_cold:.0} ms, mmap-reused {mmap_cold:.0} ms ({apart}), against {:.0} ms and {:.0} ms for a warm first pass; {io_text}",
+        n.read_name, n.read_warm_ms, n.mmap_warm_ms
     );
-    let both_slower = read_cold > 1.1 * read_warm && mmap_cold > 1.1 * mmap_warm;
-    let verdict = if !(paid(read_io) && paid(mmap_io) && both_slower) {
-        Verdict::Refuted
-    } else if ratio <= COLD_SAME_PRICE {
-        Verdict::Holds
+    let both_slower = read_cold > 1.1 * n.read_warm_ms && mmap_cold > 1.1 * n.mmap_warm_ms;
+    let slower_one = if mmap_cold > read_cold {
+        "mmap-reused"
     } else {
-        Verdict::HoldsWithNuance
+        "read()"
     };
-    let tail = match verdict {
-        Verdict::HoldsWithNuance => format!(
-            ": both pay, but not the same price ({} was the slower one cold)",
-            if mmap_cold > read_cold {
-                "mmap-reused"
-            } else {
-                "read()"
-            }
+    let (verdict, tail) = match (both_slower, both_paid_storage) {
+        (false, _) => (
+            Verdict::Refuted,
+            ": one of the two was not more than 1.1x slower cold than warm, so it did not pay for bringing the file in".to_string(),
         ),
-        Verdict::Refuted => ": one of the two did not pay for bringing the file in".into(),
-        _ => String::new(),
+        (true, Some(false)) => (
+            Verdict::Refuted,
+            format!(
+                ": one of the two read less than {:.0}% of the file from storage, so it did not pay for bringing the file in",
+                100.0 * STORAGE_READ_FRACTION
+            ),
+        ),
+        (true, Some(true)) if same_price => (Verdict::Holds, String::new()),
+        (true, Some(true)) => (
+            Verdict::HoldsWithNuance,
+            format!(": both pay, but not the same price ({slower_one} was the slower one cold)"),
+        ),
+        (true, None) => (
+            Verdict::HoldsWithNuance,
+            format!(
+                ": both first passes were slower cold, but with storage reads unknown only the timing shows that they paid{}",
+                if same_price {
+                    String::new()
+                } else {
+                    format!(", and not the same price ({slower_one} was the slower one cold)")
+                }
+            ),
+        ),
     };
     Claim::new("S13", verdict, format!("{evidence}{tail}"))
 }
@@ -727,25 +794,42 @@ fn claim_s14(table: &Records, plan: &Plan, size: u64, ceiling: Option<f64>) -> C
     let evidence = format!(
         "steady-state mmap-reused {mmap:.1} GB/s = {ratios} read()'s{ceiling_text}{evicted_text}"
     );
+    let (verdict, tail) = judge_s14(best, worst, mmap);
+    Claim::new("S14", verdict, format!("{evidence}{tail}"))
+}
+
+/// S14's verdict from mmap-reused's steady-state GB/s and read()'s at its
+/// best and at its worst block size, as (block bytes, GB/s).
+fn judge_s14(best: (u64, f64), worst: (u64, f64), mmap: f64) -> (Verdict, String) {
     let best_ratio = mmap / best.1;
     let worst_ratio = mmap / worst.1;
-    let (verdict, tail) = if best_ratio >= FASTER {
+    if best_ratio >= FASTER {
         (Verdict::Holds, String::new())
-    } else if best_ratio < NOT_FASTER && worst_ratio < FASTER {
-        (
-            Verdict::Refuted,
-            ": mmap was not faster than read() at any block size".to_string(),
-        )
-    } else {
+    } else if worst_ratio >= FASTER {
         (
             Verdict::HoldsWithNuance,
             format!(
-                ": faster than read() with small blocks, but only {best_ratio:.2}x read() at its best block size ({})",
+                ": faster than read() with {} blocks ({worst_ratio:.2}x), but only {best_ratio:.2}x read() at its best block size ({})",
+                format_size_short(worst.0),
                 format_size_short(best.0)
             ),
         )
-    };
-    Claim::new("S14", verdict, format!("{evidence}{tail}"))
+    } else if best_ratio < NOT_FASTER {
+        (
+            Verdict::Refuted,
+            format!(
+                ": mmap was not faster than read() at any block size (at most {worst_ratio:.2}x), and slower than read() at {} ({best_ratio:.2}x)",
+                format_size_short(best.0)
+            ),
+        )
+    } else {
+        (
+            Verdict::Refuted,
+            format!(
+                ": about as fast as read() ({best_ratio:.2}-{worst_ratio:.2}x across block sizes), not {FASTER:.2}x faster at any block size"
+            ),
+        )
+    }
 }
 
 fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -> Vec<Warning> {
@@ -1002,5 +1086,174 @@ mod tests {
         ] {
             assert_eq!(thousands(n), text);
         }
+    }
+
+    const MIB: u64 = 1 << 20;
+
+    /// A 256 MiB file (65,536 pages) evicted before both cold passes, both
+    /// read from storage, both 4x slower cold, 10% apart: holds.
+    fn cold_holds() -> ColdFirstPasses {
+        ColdFirstPasses {
+            read_name: "read 64k".into(),
+            size_bytes: 256 * MIB,
+            file_pages: 65_536,
+            resident_before: vec![Some(0), Some(3), Some(0)],
+            read_cold_ms: 150.0,
+            mmap_cold_ms: 136.0,
+            read_warm_ms: 35.0,
+            mmap_warm_ms: 17.0,
+            read_io_bytes: Some((256 * MIB) as f64),
+            mmap_io_bytes: Some((256 * MIB) as f64),
+            mmap_major_faults: 1.0,
+        }
+    }
+
+    #[test]
+    fn s13_holds_when_both_pay_from_storage_at_the_same_price() {
+        let claim = judge_s13(&cold_holds());
+        assert_eq!(claim.verdict, Verdict::Holds, "{}", claim.evidence);
+        assert!(
+            claim
+                .evidence
+                .contains("read from storage: 256 MiB and 256 MiB")
+        );
+    }
+
+    #[test]
+    fn s13_unknown_storage_reads_cap_the_verdict_at_nuance() {
+        for (read, mmap) in [(None, None), (Some((256 * MIB) as f64), None)] {
+            let claim = judge_s13(&ColdFirstPasses {
+                read_io_bytes: read,
+                mmap_io_bytes: mmap,
+                ..cold_holds()
+            });
+            assert_eq!(
+                claim.verdict,
+                Verdict::HoldsWithNuance,
+                "{}",
+                claim.evidence
+            );
+            assert!(
+                claim.evidence.contains("storage reads unknown"),
+                "{}",
+                claim.evidence
+            );
+        }
+    }
+
+    #[test]
+    fn s13_unknown_storage_reads_do_not_hide_a_pass_that_did_not_slow_down() {
+        let claim = judge_s13(&ColdFirstPasses {
+            read_io_bytes: None,
+            mmap_io_bytes: None,
+            mmap_cold_ms: 18.0,
+            ..cold_holds()
+        });
+        assert_eq!(claim.verdict, Verdict::Refuted, "{}", claim.evidence);
+    }
+
+    #[test]
+    fn s13_refuted_when_one_method_read_little_from_storage() {
+        let claim = judge_s13(&ColdFirstPasses {
+            mmap_io_bytes: Some((100 * MIB) as f64),
+            ..cold_holds()
+        });
+        assert_eq!(claim.verdict, Verdict::Refuted, "{}", claim.evidence);
+        assert!(
+            claim.evidence.contains("less than 90%"),
+            "{}",
+            claim.evidence
+        );
+    }
+
+    #[test]
+    fn s13_nuance_when_the_prices_differ() {
+        let claim = judge_s13(&ColdFirstPasses {
+            mmap_cold_ms: 300.0,
+            ..cold_holds()
+        });
+        assert_eq!(
+            claim.verdict,
+            Verdict::HoldsWithNuance,
+            "{}",
+            claim.evidence
+        );
+        assert!(claim.evidence.contains("mmap-reused was the slower one"));
+    }
+
+    #[test]
+    fn s13_not_measured_without_residency() {
+        for resident_before in [vec![], vec![None, None], vec![Some(0), None]] {
+            let claim = judge_s13(&ColdFirstPasses {
+                resident_before,
+                ..cold_holds()
+            });
+            assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
+            assert!(
+                claim.evidence.contains("residency was not read"),
+                "{}",
+                claim.evidence
+            );
+        }
+    }
+
+    #[test]
+    fn s13_not_measured_when_the_file_stayed_cached() {
+        let claim = judge_s13(&ColdFirstPasses {
+            resident_before: vec![Some(0), Some(60_000)],
+            ..cold_holds()
+        });
+        assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
+        assert!(claim.evidence.contains("could not be evicted"));
+    }
+
+    // read() at its best block size (1m) and at its worst (4k), in GB/s.
+    const BEST: (u64, f64) = (MIB, 10.0);
+    const WORST: (u64, f64) = (4096, 6.0);
+
+    #[test]
+    fn s14_holds_when_faster_than_read_at_its_best() {
+        let (verdict, tail) = judge_s14(BEST, WORST, 11.5);
+        assert_eq!(verdict, Verdict::Holds);
+        assert_eq!(tail, "");
+    }
+
+    #[test]
+    fn s14_nuance_only_when_faster_at_some_block_size() {
+        // 1.05x the best, 1.75x the worst.
+        let (verdict, tail) = judge_s14(BEST, WORST, 10.5);
+        assert_eq!(verdict, Verdict::HoldsWithNuance);
+        assert!(
+            tail.contains("faster than read() with 4k blocks (1.75x)"),
+            "{tail}"
+        );
+        assert!(
+            tail.contains("only 1.05x read() at its best block size (1m)"),
+            "{tail}"
+        );
+    }
+
+    #[test]
+    fn s14_about_as_fast_is_not_faster() {
+        // 1.00x the best, 1.05x the worst: never 1.10x faster.
+        let (verdict, tail) = judge_s14(BEST, (4096, 9.5), 10.0);
+        assert_eq!(verdict, Verdict::Refuted);
+        assert!(
+            tail.contains("about as fast as read() (1.00-1.05x"),
+            "{tail}"
+        );
+        assert!(!tail.contains("faster than read() with"), "{tail}");
+    }
+
+    #[test]
+    fn s14_refuted_when_slower_at_the_best_block_size() {
+        // 0.90x the best, 1.05x the worst.
+        let (verdict, tail) = judge_s14(BEST, (4096, 8.6), 9.0);
+        assert_eq!(verdict, Verdict::Refuted);
+        assert!(
+            tail.contains("not faster than read() at any block size"),
+            "{tail}"
+        );
+        assert!(tail.contains("slower than read() at 1m (0.90x)"), "{tail}");
     }
 }
