@@ -81,9 +81,11 @@ pub struct CaseResult {
     pub observed: Observed,
     /// `None` when the case could not run here.
     pub matches: Option<bool>,
-    pub elapsed_ns: u64,
-    pub child_minor_faults: u64,
-    pub child_major_faults: u64,
+    /// The probe child's life and faults; `None` when no child ran (the
+    /// case could not be set up here).
+    pub elapsed_ns: Option<u64>,
+    pub child_minor_faults: Option<u64>,
+    pub child_major_faults: Option<u64>,
 }
 
 impl CaseResult {
@@ -203,9 +205,9 @@ pub fn run_case(case: &Case, plan: &Plan, file: &Path) -> anyhow::Result<CaseRes
         labels: case.labels.clone(),
         observed,
         matches,
-        elapsed_ns: outcome.as_ref().map_or(0, |o| o.elapsed_ns),
-        child_minor_faults: outcome.as_ref().map_or(0, |o| o.rusage.n_minor_faults),
-        child_major_faults: outcome.as_ref().map_or(0, |o| o.rusage.n_major_faults),
+        elapsed_ns: outcome.as_ref().map(|o| o.elapsed_ns),
+        child_minor_faults: outcome.as_ref().map(|o| o.rusage.n_minor_faults),
+        child_major_faults: outcome.as_ref().map(|o| o.rusage.n_major_faults),
     })
 }
 
@@ -362,32 +364,8 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
     }
     let table = runs[0].clone();
 
-    // Samples: one per case per repetition.
-    for (repetition, run) in runs.iter().enumerate() {
-        for r in run {
-            result.samples.push(json!({
-                "case_id": r.id,
-                "group": r.group,
-                "repetition": repetition,
-                "elapsed_ns": r.elapsed_ns,
-                "child_minor_faults": r.child_minor_faults,
-                "child_major_faults": r.child_major_faults,
-                "observed_kind": r.observed.kind(),
-                "matches": r.matches,
-            }));
-        }
-    }
-    let mut by_group: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for r in runs.iter().flatten() {
-        by_group
-            .entry(r.group)
-            .or_default()
-            .push(r.elapsed_ns as f64);
-    }
-    result.summaries = by_group
-        .iter()
-        .filter_map(|(group, values)| Summary::of(*group, "elapsed_ns", values))
-        .collect();
+    result.samples = samples(&runs);
+    result.summaries = group_summaries(&runs);
 
     // A case whose outcome changed between repetitions is flagged.
     let mut unstable = Vec::new();
@@ -668,6 +646,45 @@ fn figures() -> Vec<FigureSpec> {
     vec![prot, open, all]
 }
 
+/// Samples: one per case per repetition; the child's time and faults are
+/// null for a case whose child never ran.
+fn samples(runs: &[Vec<CaseResult>]) -> Vec<Json> {
+    let mut samples = Vec::new();
+    for (repetition, run) in runs.iter().enumerate() {
+        for r in run {
+            samples.push(json!({
+                "case_id": r.id,
+                "group": r.group,
+                "repetition": repetition,
+                "elapsed_ns": r.elapsed_ns,
+                "child_minor_faults": r.child_minor_faults,
+                "child_major_faults": r.child_major_faults,
+                "observed_kind": r.observed.kind(),
+                "matches": r.matches,
+            }));
+        }
+    }
+    samples
+}
+
+/// `elapsed_ns` per group, over the cases that ran: a case that did not run
+/// (no child, or a child that reported it could not do the case) is left out.
+fn group_summaries(runs: &[Vec<CaseResult>]) -> Vec<Summary> {
+    let mut by_group: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for r in runs.iter().flatten() {
+        if matches!(r.observed, Observed::NotRun { .. }) {
+            continue;
+        }
+        if let Some(elapsed_ns) = r.elapsed_ns {
+            by_group.entry(r.group).or_default().push(elapsed_ns as f64);
+        }
+    }
+    by_group
+        .iter()
+        .filter_map(|(group, values)| Summary::of(*group, "elapsed_ns", values))
+        .collect()
+}
+
 /// The table on the terminal, then every mismatch again in one list.
 fn print_table(table: &[CaseResult]) {
     let mut group = "";
@@ -740,9 +757,9 @@ mod tests {
             labels: Vec::new(),
             observed,
             matches,
-            elapsed_ns: 0,
-            child_minor_faults: 0,
-            child_major_faults: 0,
+            elapsed_ns: Some(1000),
+            child_minor_faults: Some(3),
+            child_major_faults: Some(0),
         }
     }
 
@@ -803,5 +820,32 @@ mod tests {
             None,
         )];
         assert_eq!(verdict("S8", &not_run).verdict, Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn cases_that_did_not_run_have_null_numbers_and_stay_out_of_summaries() {
+        let ran = result("ran", segv(), true, None);
+        let mut not_run = result(
+            "not-run",
+            Observed::NotRun {
+                reason: "no CAP_LINUX_IMMUTABLE".into(),
+            },
+            true,
+            None,
+        );
+        not_run.elapsed_ns = None;
+        not_run.child_minor_faults = None;
+        not_run.child_major_faults = None;
+        let runs = vec![vec![ran, not_run]];
+        let samples = samples(&runs);
+        assert_eq!(samples[0]["elapsed_ns"], 1000);
+        assert_eq!(samples[0]["child_minor_faults"], 3);
+        for field in ["elapsed_ns", "child_minor_faults", "child_major_faults"] {
+            assert!(samples[1][field].is_null(), "{field}: {}", samples[1]);
+        }
+        let summaries = group_summaries(&runs);
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(summaries[0].n, 1);
+        assert_eq!(summaries[0].median, 1000.0);
     }
 }
