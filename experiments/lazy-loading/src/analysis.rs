@@ -32,14 +32,18 @@ pub fn median(samples: &[&Value], field: &str) -> Option<f64> {
     mmlab_core::stats::median(&values)
 }
 
-/// The median rounded to an integer count (0 when there is nothing).
-pub fn median_count(samples: &[&Value], field: &str) -> u64 {
-    median(samples, field).map_or(0, |m| m.round() as u64)
+/// The median rounded to an integer count; `None` when no sample has the
+/// field (nothing measured is not a zero).
+pub fn median_count(samples: &[&Value], field: &str) -> Option<u64> {
+    median(samples, field).map(|m| m.round() as u64)
 }
 
-/// The largest value of a field; `None` when any sample has it null (an
-/// uncounted event must not read as zero).
+/// The largest value of a field; `None` when there is no sample or any
+/// sample has it null (an uncounted event must not read as zero).
 pub fn max_count(samples: &[&Value], field: &str) -> Option<u64> {
+    if samples.is_empty() {
+        return None;
+    }
     let mut max = 0u64;
     for s in samples {
         max = max.max(number(s, field)? as u64);
@@ -346,9 +350,15 @@ mod tests {
             json!({"a": 2, "b": 4}),
         ];
         let refs: Vec<&Value> = samples.iter().collect();
-        assert_eq!(median_count(&refs, "a"), 2);
+        assert_eq!(median_count(&refs, "a"), Some(2));
+        assert_eq!(
+            median_count(&refs[..0], "a"),
+            None,
+            "no sample is not a zero"
+        );
         assert_eq!(max_count(&refs, "a"), Some(3));
         assert_eq!(max_count(&refs, "b"), None, "a null count is not a zero");
+        assert_eq!(max_count(&refs[..0], "a"), None, "no sample is not a zero");
         assert_eq!(cell(&refs, "missing"), "-");
     }
 }

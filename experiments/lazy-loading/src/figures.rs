@@ -185,7 +185,7 @@ pub fn all(n_pages: u64, file_size_bytes: u64, pages_per_cell: usize) -> Vec<Fig
         Axis::new("action", "what was done"),
         Axis::new("delta_mib", "change of the /proc/meminfo field (MiB)"),
         Some("field"),
-        "Changes of machine-wide counters across each action (other processes add noise of a few MiB). File data lands in Cached; metadata blocks read from the disk land in Buffers (the block device's page cache), and the inodes and dentries built from them in the slab (SReclaimable).",
+        "Changes of machine-wide counters across each action (other processes add noise). File data lands in Cached; metadata blocks read from the disk land in Buffers (the block device's page cache), and the inodes and dentries built from them in the slab (SReclaimable).",
         &["S3"],
     );
     let strips = figure(

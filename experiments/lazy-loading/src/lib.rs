@@ -350,7 +350,10 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
         let expected_kib = (plan.file_size_bytes / 1024) as f64;
         let off = meminfo_changes
             .iter()
-            .filter(|c| (c.kib("Cached") as f64 - expected_kib).abs() > 0.25 * expected_kib)
+            .filter(|c| {
+                c.kib("Cached")
+                    .is_some_and(|k| (k as f64 - expected_kib).abs() > 0.25 * expected_kib)
+            })
             .count();
         if off > 0 {
             warnings.push(Warning::new(
@@ -359,7 +362,7 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
                     "in {off} of {} cold reads, Cached changed by more than 25% off the file's {} KiB (first: {} KiB): other processes changed the machine-wide counters meanwhile",
                     meminfo_changes.len(),
                     expected_kib,
-                    change.kib("Cached")
+                    kib_text(change.kib("Cached"))
                 ),
                 "rerun on a quieter machine, or with --size 1g for a larger effect",
             ));
@@ -460,7 +463,7 @@ fn lazy_numbers(plan: &Plan, samples: &[Value]) -> verdicts::LazyNumbers {
     verdicts::LazyNumbers {
         file_size_bytes: plan.file_size_bytes,
         n_pages,
-        cold_resident_after_mmap: max_count(&cold_mmap, "n_pages_resident_after").unwrap_or(0),
+        cold_resident_after_mmap: max_count(&cold_mmap, "n_pages_resident_after"),
         cold_one_page_faults: median_count(&one, "n_faults"),
         cold_one_page_major_faults: median_count(&one, "rusage_major_faults"),
         cold_one_page_resident: median_count(&one, "n_pages_resident_after"),
@@ -536,7 +539,7 @@ fn second_pass_numbers(samples: &[Value]) -> Vec<verdicts::SecondPassNumbers> {
             verdicts::SecondPassNumbers {
                 case,
                 first_pass_faults: median_count(&first, "n_faults"),
-                second_pass_faults: max_count(&second, "n_faults").unwrap_or(0),
+                second_pass_faults: max_count(&second, "n_faults"),
                 second_pass_fault_exceptions: max_count(&second, "perf_exceptions_page_fault_user"),
                 second_pass_syscalls: max_count(&second, "perf_raw_syscalls_sys_enter"),
                 second_pass_context_switches: max_count(&second, "perf_context_switches"),
@@ -545,9 +548,15 @@ fn second_pass_numbers(samples: &[Value]) -> Vec<verdicts::SecondPassNumbers> {
         .collect()
 }
 
-fn median_i64(values: impl Iterator<Item = i64>) -> i64 {
-    let values: Vec<f64> = values.map(|v| v as f64).collect();
-    mmlab_core::stats::median(&values).map_or(0, |m| m.round() as i64)
+/// The median, `None` when there is nothing or any value is missing.
+fn median_i64(values: impl Iterator<Item = Option<i64>>) -> Option<i64> {
+    let values: Vec<f64> = values.map(|v| v.map(|v| v as f64)).collect::<Option<_>>()?;
+    mmlab_core::stats::median(&values).map(|m| m.round() as i64)
+}
+
+/// A meminfo change for a table: the KiB, or why there is none.
+fn kib_text(kib: Option<i64>) -> String {
+    kib.map_or("missing from /proc/meminfo".to_string(), |k| k.to_string())
 }
 
 fn cache_numbers(
@@ -565,13 +574,19 @@ fn cache_numbers(
             .find_map(|m| m.stat.as_ref().err().cloned())
             .unwrap_or_else(|| "no metadata repetition ran".to_string()))
     } else {
-        Ok(verdicts::MetadataNumbers {
-            n_files: plan.n_dirs * plan.files_per_dir,
-            cached_kib: median_i64(stats.iter().map(|s| s.kib("Cached"))),
-            buffers_kib: median_i64(stats.iter().map(|s| s.kib("Buffers"))),
-            sreclaimable_kib: median_i64(stats.iter().map(|s| s.kib("SReclaimable"))),
-            storage_read_bytes: stats[0].storage_read_bytes,
-        })
+        let field = |name: &str| {
+            median_i64(stats.iter().map(|s| s.kib(name)))
+                .ok_or_else(|| format!("{name} is missing from /proc/meminfo"))
+        };
+        (|| {
+            Ok(verdicts::MetadataNumbers {
+                n_files: plan.n_dirs * plan.files_per_dir,
+                cached_kib: field("Cached")?,
+                buffers_kib: field("Buffers")?,
+                sreclaimable_kib: field("SReclaimable")?,
+                storage_read_bytes: stats[0].storage_read_bytes,
+            })
+        })()
     };
     verdicts::CacheNumbers {
         file_size_bytes: plan.file_size_bytes,
@@ -599,7 +614,7 @@ fn meminfo_rows(
                 "action": change.action,
                 "field": field,
                 "delta_kib": change.kib(field),
-                "delta_mib": change.kib(field) as f64 / 1024.0,
+                "delta_mib": change.kib(field).map(|k| k as f64 / 1024.0),
                 "storage_read_bytes": change.storage_read_bytes,
                 "elapsed_ns": change.elapsed_ns,
                 "repetition": change.repetition,
@@ -696,8 +711,8 @@ fn print_tables(
             // An mmap or madvise call that faulted and read nothing is one
             // system call and nothing else: left off the screen (not the file).
             let quiet_call = matches!(phase.as_str(), "mmap" | "madvise")
-                && analysis::median_count(&s, "n_faults") == 0
-                && analysis::median_count(&s, "storage_read_bytes") == 0;
+                && analysis::median_count(&s, "n_faults") == Some(0)
+                && analysis::median_count(&s, "storage_read_bytes") == Some(0);
             if quiet_call {
                 continue;
             }
@@ -746,9 +761,9 @@ fn print_tables(
     for c in changes {
         rows.push(vec![
             c.action.clone(),
-            c.kib("Cached").to_string(),
-            c.kib("Buffers").to_string(),
-            c.kib("SReclaimable").to_string(),
+            kib_text(c.kib("Cached")),
+            kib_text(c.kib("Buffers")),
+            kib_text(c.kib("SReclaimable")),
             c.storage_read_bytes
                 .map_or("-".to_string(), |b| b.to_string()),
         ]);

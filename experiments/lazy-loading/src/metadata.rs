@@ -26,15 +26,17 @@ pub const DROP_CACHES_VARIABLE: &str = "MMLAB_DROP_CACHES";
 #[derive(Debug, Clone, PartialEq)]
 pub struct MeminfoChange {
     pub action: String,
-    pub delta_kib: BTreeMap<&'static str, i64>,
+    /// `None` for a field missing from /proc/meminfo.
+    pub delta_kib: BTreeMap<&'static str, Option<i64>>,
     pub storage_read_bytes: Option<u64>,
     pub elapsed_ns: u64,
     pub repetition: usize,
 }
 
 impl MeminfoChange {
-    pub fn kib(&self, field: &str) -> i64 {
-        self.delta_kib.get(field).copied().unwrap_or(0)
+    /// The change of one field, `None` when /proc/meminfo lacks it.
+    pub fn kib(&self, field: &str) -> Option<i64> {
+        self.delta_kib.get(field).copied().flatten()
     }
 }
 
@@ -145,7 +147,11 @@ fn settle() {
         std::thread::sleep(Duration::from_millis(100));
         let now = meminfo().unwrap_or_default();
         let delta = meminfo_delta(&last, &now);
-        if delta["SReclaimable"].abs() < 512 && delta["Buffers"].abs() < 128 {
+        // A missing field cannot show settling: wait out the deadline.
+        if let (Some(slab), Some(buffers)) = (delta["SReclaimable"], delta["Buffers"])
+            && slab.abs() < 512
+            && buffers.abs() < 128
+        {
             return;
         }
         last = now;

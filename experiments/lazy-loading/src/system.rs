@@ -162,17 +162,18 @@ pub fn parse_meminfo(text: &str) -> BTreeMap<String, u64> {
 /// The three meminfo fields that say where loaded data lives.
 pub const MEMINFO_FIELDS: [&str; 3] = ["Cached", "Buffers", "SReclaimable"];
 
-/// Signed change of each of [`MEMINFO_FIELDS`] between two readings, in KiB.
+/// Signed change of each of [`MEMINFO_FIELDS`] between two readings, in
+/// KiB; `None` for a field missing from either reading (never read as 0).
 pub fn meminfo_delta(
     before: &BTreeMap<String, u64>,
     after: &BTreeMap<String, u64>,
-) -> BTreeMap<&'static str, i64> {
+) -> BTreeMap<&'static str, Option<i64>> {
     MEMINFO_FIELDS
         .iter()
         .map(|field| {
-            let b = before.get(*field).copied().unwrap_or(0) as i64;
-            let a = after.get(*field).copied().unwrap_or(0) as i64;
-            (*field, a - b)
+            let b = before.get(*field).map(|v| *v as i64);
+            let a = after.get(*field).map(|v| *v as i64);
+            (*field, a.zip(b).map(|(a, b)| a - b))
         })
         .collect()
 }
@@ -188,9 +189,15 @@ mod tests {
         let before = parse_meminfo("Cached:   100 kB\nBuffers:  10 kB\nSReclaimable: 5 kB\n");
         let after = parse_meminfo("Cached:   90 kB\nBuffers:  30 kB\nSReclaimable: 5 kB\n");
         let delta = meminfo_delta(&before, &after);
-        assert_eq!(delta["Cached"], -10);
-        assert_eq!(delta["Buffers"], 20);
-        assert_eq!(delta["SReclaimable"], 0);
+        assert_eq!(delta["Cached"], Some(-10));
+        assert_eq!(delta["Buffers"], Some(20));
+        assert_eq!(delta["SReclaimable"], Some(0));
+        let without = parse_meminfo("Cached:   90 kB\nBuffers:  30 kB\n");
+        assert_eq!(
+            meminfo_delta(&before, &without)["SReclaimable"],
+            None,
+            "a missing field is not a zero change"
+        );
     }
 
     #[test]

@@ -13,59 +13,121 @@ fn ms(ns: u64) -> String {
     format!("{:.1} ms", ns as f64 / 1e6)
 }
 
-/// Numbers for S6 (lazy loading).
+/// Numbers for S6 (lazy loading). Counts are `None` when this run has no
+/// sample of them (or a sample has them null): never read as 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LazyNumbers {
     pub file_size_bytes: u64,
     pub n_pages: u64,
     /// Evicted file: pages in the page cache right after mmap.
-    pub cold_resident_after_mmap: u64,
+    pub cold_resident_after_mmap: Option<u64>,
     /// Evicted file, one page touched: faults, major faults, pages cached after.
-    pub cold_one_page_faults: u64,
-    pub cold_one_page_major_faults: u64,
-    pub cold_one_page_resident: u64,
+    pub cold_one_page_faults: Option<u64>,
+    pub cold_one_page_major_faults: Option<u64>,
+    pub cold_one_page_resident: Option<u64>,
     /// Storage reads the one-page touch caused (the readahead window).
     pub cold_one_page_read_bytes: Option<u64>,
     /// Warm file, every page touched once: faults.
-    pub warm_all_faults: u64,
+    pub warm_all_faults: Option<u64>,
+}
+
+/// The counts S6 is decided from, all present.
+struct LazyCounts {
+    resident_after_mmap: u64,
+    one_page_faults: u64,
+    one_page_major_faults: u64,
+    one_page_resident: u64,
+    warm_all_faults: u64,
+}
+
+impl LazyNumbers {
+    fn counts(&self) -> Result<LazyCounts, String> {
+        let missing: Vec<&str> = [
+            (
+                self.cold_resident_after_mmap,
+                "pages resident after mmap of the evicted file",
+            ),
+            (
+                self.cold_one_page_faults,
+                "faults touching one page of the evicted file",
+            ),
+            (
+                self.cold_one_page_major_faults,
+                "major faults touching one page of the evicted file",
+            ),
+            (
+                self.cold_one_page_resident,
+                "pages resident after touching one page of the evicted file",
+            ),
+            (
+                self.warm_all_faults,
+                "faults touching every page of the warm file",
+            ),
+        ]
+        .iter()
+        .filter(|(value, _)| value.is_none())
+        .map(|(_, name)| *name)
+        .collect();
+        if !missing.is_empty() {
+            return Err(missing.join(", "));
+        }
+        Ok(LazyCounts {
+            resident_after_mmap: self.cold_resident_after_mmap.unwrap_or_default(),
+            one_page_faults: self.cold_one_page_faults.unwrap_or_default(),
+            one_page_major_faults: self.cold_one_page_major_faults.unwrap_or_default(),
+            one_page_resident: self.cold_one_page_resident.unwrap_or_default(),
+            warm_all_faults: self.warm_all_faults.unwrap_or_default(),
+        })
+    }
 }
 
 pub fn lazy_loading(n: &LazyNumbers) -> Claim {
     let size = format_size(n.file_size_bytes);
     let claim =
         |verdict, evidence: String| Claim::new("S6", verdict, evidence).with_scenario("touch-k");
-    if n.cold_resident_after_mmap > (n.n_pages / 100).max(1) {
+    let c = match n.counts() {
+        Ok(c) => c,
+        Err(missing) => {
+            return claim(
+                Verdict::NotMeasured,
+                format!(
+                    "this run has no samples (or only uncounted ones) of: {missing}; rerun the touch-k scenario on the {size} file"
+                ),
+            );
+        }
+    };
+    if c.resident_after_mmap > (n.n_pages / 100).max(1) {
         return claim(
             Verdict::Refuted,
             format!(
                 "right after mmap of the evicted {size} file {} of its {} pages were already in the page cache: mmap itself loaded data",
-                n.cold_resident_after_mmap, n.n_pages
+                c.resident_after_mmap, n.n_pages
             ),
         );
     }
-    if n.cold_one_page_resident == 0 {
+    if c.one_page_resident == 0 {
         return claim(
             Verdict::Refuted,
             format!(
                 "touching one page of the evicted {size} file took {} faults but left 0 pages in the page cache",
-                n.cold_one_page_faults
+                c.one_page_faults
             ),
         );
     }
-    let per_fault = n.n_pages as f64 / n.warm_all_faults.max(1) as f64;
+    let per_fault = n.n_pages as f64 / c.warm_all_faults.max(1) as f64;
     let evidence = format!(
         "right after mmap of the evicted {size} file {} of {} pages were resident; touching 1 page took {} fault(s) ({} major), read {} from storage and made {} pages resident; touching all {} pages of the warm file took {} faults ({per_fault:.0} pages per fault)",
-        n.cold_resident_after_mmap,
+        c.resident_after_mmap,
         n.n_pages,
-        n.cold_one_page_faults,
-        n.cold_one_page_major_faults,
+        c.one_page_faults,
+        c.one_page_major_faults,
         n.cold_one_page_read_bytes
             .map_or("an unknown amount".to_string(), mib),
-        n.cold_one_page_resident,
+        c.one_page_resident,
         n.n_pages,
-        n.warm_all_faults,
+        c.warm_all_faults,
     );
-    if n.cold_one_page_resident <= 1 && n.warm_all_faults as f64 >= 0.9 * n.n_pages as f64 {
+    if c.one_page_resident <= 1 && c.warm_all_faults as f64 >= 0.9 * n.n_pages as f64 {
         claim(
             Verdict::Holds,
             format!("{evidence}: one page per reference"),
@@ -80,15 +142,20 @@ pub fn lazy_loading(n: &LazyNumbers) -> Claim {
     }
 }
 
-/// One full pass: what it read from storage and how long it took.
+/// One full pass: what it read from storage and how long it took (medians;
+/// `None` when this run has no sample of it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pass {
     pub storage_read_bytes: Option<u64>,
     /// perf's minor + major fault count, `None` when not counted.
     pub perf_faults: Option<u64>,
-    pub elapsed_ns: u64,
-    pub major_faults: u64,
-    pub faults: u64,
+    pub elapsed_ns: Option<u64>,
+    pub major_faults: Option<u64>,
+    pub faults: Option<u64>,
+}
+
+fn count_text(count: Option<u64>) -> String {
+    count.map_or("uncounted".to_string(), |c| c.to_string())
 }
 
 /// Numbers for S13 (the first access pays to fill the page cache).
@@ -120,21 +187,42 @@ pub fn first_access(n: &FirstAccessNumbers) -> Claim {
             "read_bytes of /proc/self/io is unreadable here, so storage reads cannot be counted (needs a kernel with CONFIG_TASK_IO_ACCOUNTING)".to_string(),
         );
     };
+    let (
+        Some(mmap_cold_ns),
+        Some(mmap_cold_major),
+        Some(mmap_cold_faults),
+        Some(read_cold_ns),
+        Some(mmap_warm_ns),
+        Some(read_warm_ns),
+    ) = (
+        n.mmap_cold.elapsed_ns,
+        n.mmap_cold.major_faults,
+        n.mmap_cold.faults,
+        n.read_cold.elapsed_ns,
+        n.mmap_warm.elapsed_ns,
+        n.read_warm.elapsed_ns,
+    )
+    else {
+        return claim(
+            Verdict::NotMeasured,
+            "this run has no samples (or only uncounted ones) of the cold-vs-warm passes' time or faults".to_string(),
+        );
+    };
     let size = n.file_size_bytes as f64;
     let fraction = |b: u64| b as f64 / size;
     let numbers = format!(
         "cold, the mmap pass read {} from storage in {} with {} major of {} faults for {} pages, and read() read {} in {}; warm, they read {} and {} in {} and {}",
         mib(mc),
-        ms(n.mmap_cold.elapsed_ns),
-        n.mmap_cold.major_faults,
-        n.mmap_cold.faults,
+        ms(mmap_cold_ns),
+        mmap_cold_major,
+        mmap_cold_faults,
         n.n_pages,
         mib(rc),
-        ms(n.read_cold.elapsed_ns),
+        ms(read_cold_ns),
         mib(mw),
         mib(rw),
-        ms(n.mmap_warm.elapsed_ns),
-        ms(n.read_warm.elapsed_ns),
+        ms(mmap_warm_ns),
+        ms(read_warm_ns),
     );
     if fraction(mc) < 0.5 || fraction(rc) < 0.5 {
         return claim(
@@ -153,23 +241,26 @@ pub fn first_access(n: &FirstAccessNumbers) -> Claim {
             format!("{numbers}: both paths pay, but not exactly once for the whole file"),
         );
     }
-    let populate_moved = n
+    let populate_read = n
         .populate_mmap
         .storage_read_bytes
-        .is_some_and(|b| fraction(b) >= 0.9)
-        && n.populate_touch.faults == 0;
-    if populate_moved {
+        .filter(|b| fraction(*b) >= 0.9);
+    if let Some(populate_read) = populate_read
+        && n.populate_touch.faults == Some(0)
+    {
         claim(
             Verdict::HoldsWithNuance,
             format!(
                 "{numbers}; but the price can be moved off the first access: with MAP_POPULATE the mmap call itself read {} in {} (its {} faults are counted by getrusage, {} by perf's software counter: faults taken by get_user_pages carry no user registers) and the first touches then took {} faults",
-                mib(n.populate_mmap.storage_read_bytes.unwrap_or(0)),
-                ms(n.populate_mmap.elapsed_ns),
-                n.populate_mmap.faults,
+                mib(populate_read),
+                n.populate_mmap
+                    .elapsed_ns
+                    .map_or("an unmeasured time".to_string(), ms),
+                count_text(n.populate_mmap.faults),
                 n.populate_mmap
                     .perf_faults
                     .map_or("none (uncounted)".to_string(), |f| f.to_string()),
-                n.populate_touch.faults
+                0
             ),
         )
     } else {
@@ -184,8 +275,9 @@ pub fn first_access(n: &FirstAccessNumbers) -> Claim {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SecondPassNumbers {
     pub case: String,
-    pub first_pass_faults: u64,
-    pub second_pass_faults: u64,
+    /// `None` when this run has no (counted) sample of the pass.
+    pub first_pass_faults: Option<u64>,
+    pub second_pass_faults: Option<u64>,
     /// exceptions:page_fault_user: every user fault exception, even one
     /// that getrusage does not count.
     pub second_pass_fault_exceptions: Option<u64>,
@@ -205,13 +297,13 @@ pub fn after_setup(
         format!(
             "{}: {} faults{} and {} system calls in the second pass (first pass: {} faults)",
             c.case,
-            c.second_pass_faults,
+            count_text(c.second_pass_faults),
             c.second_pass_fault_exceptions
                 .map(|e| format!(" ({e} fault exceptions)"))
                 .unwrap_or_default(),
             c.second_pass_syscalls
                 .map_or("uncounted".to_string(), |s| s.to_string()),
-            c.first_pass_faults
+            count_text(c.first_pass_faults)
         )
     };
     let listed = cases.iter().map(describe).collect::<Vec<_>>().join("; ");
@@ -221,8 +313,14 @@ pub fn after_setup(
             "no second pass was measured".to_string(),
         );
     }
+    if cases.iter().any(|c| c.second_pass_faults.is_none()) {
+        return claim(
+            Verdict::NotMeasured,
+            format!("the second pass's faults were not counted in every case: {listed}"),
+        );
+    }
     let entered = |c: &SecondPassNumbers| {
-        c.second_pass_faults > 0
+        c.second_pass_faults.unwrap_or_default() > 0
             || c.second_pass_fault_exceptions.unwrap_or(0) > 0
             || c.second_pass_syscalls.unwrap_or(0) > 0
     };
@@ -240,15 +338,18 @@ pub fn after_setup(
             format!("system calls could not be counted ({syscall_reason}); {listed}"),
         );
     }
-    let switches: u64 = cases
+    let switches = cases
         .iter()
-        .filter_map(|c| c.second_pass_context_switches)
-        .max()
-        .unwrap_or(0);
+        .map(|c| c.second_pass_context_switches)
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|s| s.into_iter().max())
+        .map_or("context switches uncounted".to_string(), |s| {
+            format!("{s} context switches at most")
+        });
     claim(
         Verdict::Holds,
         format!(
-            "{listed} (largest of {n_repetitions} repetitions); only interrupts can still enter the kernel ({switches} context switches at most)"
+            "{listed} (largest of {n_repetitions} repetitions); only interrupts can still enter the kernel ({switches})"
         ),
     )
 }
@@ -257,8 +358,10 @@ pub fn after_setup(
 #[derive(Debug, Clone, PartialEq)]
 pub struct CacheNumbers {
     pub file_size_bytes: u64,
-    pub data_cached_kib: i64,
-    pub data_buffers_kib: i64,
+    /// Median changes over the cold reads; `None` when there was no cold
+    /// read or /proc/meminfo lacks the field.
+    pub data_cached_kib: Option<i64>,
+    pub data_buffers_kib: Option<i64>,
     pub metadata: Result<MetadataNumbers, String>,
 }
 
@@ -275,11 +378,19 @@ pub fn where_data_lives(n: &CacheNumbers) -> Claim {
     let claim =
         |verdict, evidence: String| Claim::new("S3", verdict, evidence).with_scenario("meminfo");
     let file_kib = (n.file_size_bytes / 1024) as i64;
+    let (Some(data_cached_kib), Some(data_buffers_kib)) = (n.data_cached_kib, n.data_buffers_kib)
+    else {
+        return claim(
+            Verdict::NotMeasured,
+            format!(
+                "the change of Cached and Buffers over a cold read() of the {} file is unknown: no cold read ran or /proc/meminfo lacks the field",
+                format_size(n.file_size_bytes)
+            ),
+        );
+    };
     let data = format!(
-        "a cold read() of the {} file added {} KiB to Cached and {} KiB to Buffers",
+        "a cold read() of the {} file added {data_cached_kib} KiB to Cached and {data_buffers_kib} KiB to Buffers",
         format_size(n.file_size_bytes),
-        n.data_cached_kib,
-        n.data_buffers_kib
     );
     let m = match &n.metadata {
         Err(reason) => {
@@ -298,8 +409,8 @@ pub fn where_data_lives(n: &CacheNumbers) -> Claim {
         m.cached_kib,
         m.sreclaimable_kib
     );
-    let data_in_cached = n.data_cached_kib as f64 >= 0.5 * file_kib as f64;
-    let data_not_in_buffers = (n.data_buffers_kib as f64) < 0.1 * file_kib as f64;
+    let data_in_cached = data_cached_kib as f64 >= 0.5 * file_kib as f64;
+    let data_not_in_buffers = (data_buffers_kib as f64) < 0.1 * file_kib as f64;
     // The fresh files are empty: whatever this process read from storage
     // while statting them is metadata. Cached is not compared: after a
     // machine-wide drop, other processes refill it during the walk.
@@ -312,14 +423,14 @@ pub fn where_data_lives(n: &CacheNumbers) -> Claim {
         claim(
             Verdict::HoldsWithNuance,
             format!(
-                "{data}, while {metadata}: file data goes to Cached and metadata blocks to Buffers, but Buffers is the block device's part of one unified page cache, and parsed metadata lives in the slab (global counters: other processes add noise of a few MiB)"
+                "{data}, while {metadata}: file data goes to Cached and metadata blocks to Buffers, but Buffers is the block device's part of one unified page cache, and parsed metadata lives in the slab (global counters: other processes add noise)"
             ),
         )
     } else {
         claim(
             Verdict::Refuted,
             format!(
-                "{data}, while {metadata}: {} (global counters: other processes add noise of a few MiB)",
+                "{data}, while {metadata}: {} (global counters: other processes add noise)",
                 if !data_in_cached || !data_not_in_buffers {
                     "file data did not land in Cached alone"
                 } else {
@@ -338,12 +449,12 @@ mod tests {
         LazyNumbers {
             file_size_bytes: 64 << 20,
             n_pages: 16_384,
-            cold_resident_after_mmap: resident_after_mmap,
-            cold_one_page_faults: 1,
-            cold_one_page_major_faults: 1,
-            cold_one_page_resident: one_page_resident,
+            cold_resident_after_mmap: Some(resident_after_mmap),
+            cold_one_page_faults: Some(1),
+            cold_one_page_major_faults: Some(1),
+            cold_one_page_resident: Some(one_page_resident),
             cold_one_page_read_bytes: Some(one_page_resident * 4096),
-            warm_all_faults: warm_faults,
+            warm_all_faults: Some(warm_faults),
         }
     }
 
@@ -373,15 +484,22 @@ mod tests {
             "mmap itself loaded data",
         );
         check_s6(lazy(0, 0, 79), Verdict::Refuted, "left 0 pages");
+        let mut unsampled = lazy(0, 442, 79);
+        unsampled.cold_resident_after_mmap = None;
+        check_s6(
+            unsampled,
+            Verdict::NotMeasured,
+            "pages resident after mmap of the evicted file",
+        );
     }
 
     fn pass(read: u64, faults: u64) -> Pass {
         Pass {
             storage_read_bytes: Some(read),
             perf_faults: Some(0),
-            elapsed_ns: 1_000_000,
-            major_faults: faults.min(1),
-            faults,
+            elapsed_ns: Some(1_000_000),
+            major_faults: Some(faults.min(1)),
+            faults: Some(faults),
         }
     }
 
@@ -433,13 +551,16 @@ mod tests {
         let mut unknown = first(full, full, full, 0);
         unknown.read_warm.storage_read_bytes = None;
         assert_eq!(first_access(&unknown).verdict, Verdict::NotMeasured);
+        let mut unsampled = first(full, full, full, 0);
+        unsampled.mmap_cold.faults = None;
+        assert_eq!(first_access(&unsampled).verdict, Verdict::NotMeasured);
     }
 
     fn second(faults: u64, exceptions: Option<u64>, syscalls: Option<u64>) -> SecondPassNumbers {
         SecondPassNumbers {
             case: "file".to_string(),
-            first_pass_faults: 79,
-            second_pass_faults: faults,
+            first_pass_faults: Some(79),
+            second_pass_faults: Some(faults),
             second_pass_fault_exceptions: exceptions,
             second_pass_syscalls: syscalls,
             second_pass_context_switches: Some(1),
@@ -467,6 +588,23 @@ mod tests {
         let c = check(&[second(0, None, None)], Verdict::NotMeasured);
         assert!(c.evidence.contains("no tracefs"), "{}", c.evidence);
         check(&[], Verdict::NotMeasured);
+        let mut unsampled = second(0, Some(0), Some(0));
+        unsampled.second_pass_faults = None;
+        check(&[unsampled], Verdict::NotMeasured);
+        let c = check(&[second(0, Some(0), Some(0))], Verdict::Holds);
+        assert!(
+            c.evidence.contains("1 context switches at most"),
+            "{}",
+            c.evidence
+        );
+        let mut uncounted = second(0, Some(0), Some(0));
+        uncounted.second_pass_context_switches = None;
+        let c = check(&[uncounted], Verdict::Holds);
+        assert!(
+            c.evidence.contains("context switches uncounted"),
+            "{}",
+            c.evidence
+        );
     }
 
     fn cache(
@@ -476,8 +614,8 @@ mod tests {
     ) -> CacheNumbers {
         CacheNumbers {
             file_size_bytes: 64 << 20,
-            data_cached_kib: data_cached,
-            data_buffers_kib: data_buffers,
+            data_cached_kib: Some(data_cached),
+            data_buffers_kib: Some(data_buffers),
             metadata: metadata
                 .map(|(cached, buffers)| MetadataNumbers {
                     n_files: 10_000,

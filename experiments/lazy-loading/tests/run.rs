@@ -42,8 +42,50 @@ fn a_small_run_writes_a_complete_result() {
     let s3 = &result.claims[0];
     assert_eq!(s3.verdict, Verdict::NotMeasured);
     assert!(s3.evidence.contains("did not allow"), "{}", s3.evidence);
+    // S6's evidence carries this run's samples: nothing resident right after
+    // mmap of the evicted file, and fault-around maps several pages per
+    // fault when every page of the warm file is touched.
     let s6 = &result.claims[1];
-    assert_ne!(s6.verdict, Verdict::NotMeasured, "{}", s6.evidence);
+    let n_pages = (8u64 << 20) / mmlab_core::fingerprint::page_size() as u64;
+    let of = |state: &str, case: &str, phase: &str| -> Vec<u64> {
+        result
+            .samples
+            .iter()
+            .filter(|s| {
+                s["scenario"] == "touch-k"
+                    && s["file_state"] == state
+                    && (case.is_empty() || s["case"] == case)
+                    && s["phase"] == phase
+            })
+            .map(|s| {
+                s[if phase == "mmap" {
+                    "n_pages_resident_after"
+                } else {
+                    "n_faults"
+                }]
+                .as_u64()
+                .unwrap()
+            })
+            .collect()
+    };
+    let resident_after_mmap = of("cold", "", "mmap");
+    assert!(!resident_after_mmap.is_empty());
+    assert!(
+        resident_after_mmap.iter().all(|r| *r == 0),
+        "{resident_after_mmap:?}"
+    );
+    let warm_all = of("warm", &format!("sequential k={n_pages}"), "touch");
+    assert_eq!(warm_all.len(), 1, "one repetition");
+    assert!(warm_all[0] > 0 && warm_all[0] < n_pages, "{warm_all:?}");
+    for part in [
+        format!("right after mmap of the evicted 8 MiB file 0 of {n_pages} pages were resident"),
+        format!(
+            "touching all {n_pages} pages of the warm file took {} faults",
+            warm_all[0]
+        ),
+    ] {
+        assert!(s6.evidence.contains(&part), "{part} in {}", s6.evidence);
+    }
 
     for scenario in [
         "touch-k",
