@@ -197,7 +197,20 @@ pub fn bar(
                 continue;
             };
             if !y_scale.can_show(median) {
+                // A measured zero has no place on a log axis: write its value
+                // on the baseline, so it reads as 0 and not as missing.
                 n_off_log += 1;
+                let text = format.format(median);
+                if text_width(&text, VALUE_SIZE) <= bar_width {
+                    scene.text(
+                        &text,
+                        middle,
+                        base - 3,
+                        VALUE_SIZE,
+                        Rgb::TEXT,
+                        Anchor::BottomCenter,
+                    );
+                }
                 continue;
             }
             let top = y_scale.pixel(median);
@@ -251,7 +264,7 @@ pub fn bar(
     }
     if n_off_log > 0 {
         notes.push(format!(
-            "{n_off_log} bar(s) at or below zero cannot be drawn on the log scale"
+            "{n_off_log} bar(s) at or below zero cannot be drawn on the log scale: their value is written on the baseline"
         ));
     }
     if series.iter().all(|s| s.n_values == 0) {
