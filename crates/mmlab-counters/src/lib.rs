@@ -19,6 +19,7 @@
 //! process and its descendants from `exec` onwards, like `perf stat`.
 
 mod child;
+pub mod cross_check;
 mod events;
 mod reason;
 pub mod tracefs;

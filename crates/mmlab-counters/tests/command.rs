@@ -1,62 +1,17 @@
 //! Counting a command from its exec onwards, against `perf stat` on the same
 //! command (skipped with a printed reason where `perf` is absent).
 
-use std::process::Command;
 
 use mmlab_core::Availability;
 use mmlab_counters::{CounterError, measure_command};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_counters-workload");
 
-fn within(a: u64, b: u64, pct: f64, abs: u64) -> bool {
-    let d = a.abs_diff(b);
-    d <= abs || (d as f64) <= pct / 100.0 * a.max(b) as f64
-}
-
 fn argv(args: &[&str]) -> Vec<String> {
     std::iter::once(WORKLOAD)
         .chain(args.iter().copied())
         .map(String::from)
         .collect()
-}
-
-/// `perf stat -x,` on `argv`: event -> count (None for "<not counted>").
-/// Tracepoints are given to perf by id (`tracepoint/config=ID/`), so perf
-/// does not mount tracefs itself (it would leave it mounted).
-fn perf_stat(events: &[&str], argv: &[String]) -> Result<Vec<Option<u64>>, String> {
-    let mut spec = Vec::new();
-    for event in events {
-        if event.contains(':') {
-            let id = mmlab_counters::tracefs::tracepoint_id(event)?;
-            spec.push(format!("tracepoint/config={id}/"));
-        } else {
-            spec.push(event.to_string());
-        }
-    }
-    let out = Command::new("perf")
-        .args(["stat", "-x,", "-e", &spec.join(","), "--"])
-        .args(argv)
-        .output()
-        .map_err(|e| format!("perf not runnable: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "perf stat failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stderr);
-    let rows: Vec<&str> = text.lines().filter(|l| l.contains(',')).collect();
-    if rows.len() != events.len() {
-        return Err(format!("unexpected perf stat output: {text}"));
-    }
-    Ok(rows
-        .iter()
-        .map(|row| row.split(',').next().and_then(|v| v.parse().ok()))
-        .collect())
 }
 
 #[test]
@@ -91,15 +46,25 @@ fn faults_and_system_calls_agree_with_perf_stat_on_the_same_command() {
     assert!(get("raw_syscalls:sys_enter") >= reads);
     // wait4's rusage of the same child.
     assert!(
-        within(get("minor-faults"), m.rusage.n_minor_faults, 1.0, 5),
+        mmlab_counters::cross_check::within_tolerance(
+            get("minor-faults"),
+            m.rusage.n_minor_faults,
+            1.0,
+            5
+        ),
         "{m:?}"
     );
     assert!(
-        within(get("major-faults"), m.rusage.n_major_faults, 1.0, 5),
+        mmlab_counters::cross_check::within_tolerance(
+            get("major-faults"),
+            m.rusage.n_major_faults,
+            1.0,
+            5
+        ),
         "{m:?}"
     );
 
-    let theirs = match perf_stat(&events, &command) {
+    let theirs = match mmlab_counters::cross_check::perf_stat(&events, &command) {
         Ok(counts) => counts,
         Err(reason) => {
             println!("skipped the perf stat comparison: {reason}");
@@ -116,7 +81,7 @@ fn faults_and_system_calls_agree_with_perf_stat_on_the_same_command() {
         };
         println!("{event}: mmlab {ours}, perf stat {theirs}");
         assert!(
-            within(ours, theirs, pct, abs),
+            mmlab_counters::cross_check::within_tolerance(ours, theirs, pct, abs),
             "{event}: mmlab {ours} vs perf stat {theirs}"
         );
     }

@@ -61,11 +61,6 @@ fn thp_always() -> bool {
         .is_ok_and(|s| s.contains("[always]"))
 }
 
-fn within(a: u64, b: u64, pct: f64, abs: u64) -> bool {
-    let d = a.abs_diff(b);
-    d <= abs || (d as f64) <= pct / 100.0 * a.max(b) as f64
-}
-
 #[test]
 fn a_region_calling_read_1000_times_counts_1000_sys_enter_read() {
     let read = syscall_event("read");
@@ -129,7 +124,7 @@ fn every_member_counts_from_the_leaders_start_in_a_large_group() {
             "round {round}: {faults} page_fault_user for {pages} pages"
         );
         assert!(
-            within(minor, faults, 1.0, 5),
+            mmlab_counters::cross_check::within_tolerance(minor, faults, 1.0, 5),
             "round {round}: {minor} vs {faults}"
         );
         assert_eq!(m.get("syscalls:sys_enter_read"), Some(100), "round {round}");
@@ -154,11 +149,16 @@ fn perf_faults_agree_with_getrusage_for_the_same_region() {
         let minor = m.get("minor-faults").expect("counted");
         let major = m.get("major-faults").expect("counted");
         assert!(
-            within(minor, m.rusage.n_minor_faults, 1.0, 5),
+            mmlab_counters::cross_check::within_tolerance(minor, m.rusage.n_minor_faults, 1.0, 5),
             "{pages} pages: perf {minor} vs getrusage {}",
             m.rusage.n_minor_faults
         );
-        assert!(within(major, m.rusage.n_major_faults, 1.0, 5));
+        assert!(mmlab_counters::cross_check::within_tolerance(
+            major,
+            m.rusage.n_major_faults,
+            1.0,
+            5
+        ));
         assert_eq!(m.get("page-faults"), Some(minor + major));
         if !thp_always() {
             assert!(minor >= pages as u64, "{minor} faults for {pages} pages");

@@ -16,11 +16,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn within(a: u64, b: u64, pct: f64, abs: u64) -> bool {
-    let d = a.abs_diff(b);
-    d <= abs || (d as f64) <= pct / 100.0 * a.max(b) as f64
-}
-
 #[test]
 fn stat_prints_parameters_then_a_row_per_event_with_a_count_or_a_reason() {
     let output = mmlab(&["stat", "--", "/bin/true"]);
@@ -139,38 +134,6 @@ fn bad_input_is_one_line_and_status_2() {
     }
 }
 
-/// `perf stat -x,` counts, tracepoints given by id so perf does not mount
-/// tracefs (it would leave it mounted).
-fn perf_stat(events: &[&str], command: &[&str]) -> Result<Vec<u64>, String> {
-    let mut spec = Vec::new();
-    for event in events {
-        if event.contains(':') {
-            let id = mmlab_counters::tracefs::tracepoint_id(event)?;
-            spec.push(format!("tracepoint/config={id}/"));
-        } else {
-            spec.push(event.to_string());
-        }
-    }
-    let out = Command::new("perf")
-        .args(["stat", "-x,", "-e", &spec.join(","), "--"])
-        .args(command)
-        .output()
-        .map_err(|e| format!("perf not runnable: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("perf stat failed: {}", text(&out.stderr)));
-    }
-    let stderr = text(&out.stderr);
-    let counts: Vec<u64> = stderr
-        .lines()
-        .filter(|l| l.contains(','))
-        .filter_map(|l| l.split(',').next()?.parse().ok())
-        .collect();
-    if counts.len() != events.len() {
-        return Err(format!("unexpected perf stat output: {stderr}"));
-    }
-    Ok(counts)
-}
-
 #[test]
 fn stat_json_agrees_with_perf_stat_on_the_same_command() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -214,7 +177,7 @@ fn stat_json_agrees_with_perf_stat_on_the_same_command() {
     let ours: Vec<u64> = ours.into_iter().map(|c| c.expect("checked")).collect();
     assert!(ours[3] >= 2000, "{value}");
     assert!(value["sample"]["rusage_minor_faults"].as_u64().is_some());
-    let theirs = match perf_stat(&events, &command) {
+    let theirs = match mmlab_counters::cross_check::perf_stat(&events, &command) {
         Ok(counts) => counts,
         Err(reason) => {
             println!("skipped the perf stat comparison: {reason}");
@@ -222,10 +185,11 @@ fn stat_json_agrees_with_perf_stat_on_the_same_command() {
         }
     };
     for ((event, ours), theirs) in events.iter().zip(ours).zip(theirs) {
+        let theirs = theirs.unwrap_or_else(|| panic!("perf stat did not count {event}"));
         let abs = if event.contains(':') { 10 } else { 5 };
         println!("{event}: mmlab stat {ours}, perf stat {theirs}");
         assert!(
-            within(ours, theirs, 1.0, abs),
+            mmlab_counters::cross_check::within_tolerance(ours, theirs, 1.0, abs),
             "{event}: mmlab {ours} vs perf {theirs}"
         );
     }
