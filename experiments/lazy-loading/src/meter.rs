@@ -228,9 +228,11 @@ pub fn sample(tag: &Tag, phase_name: &str, phase: &Phase, after: After) -> Value
         "n_pages_mapped_after".into(),
         after.mapped.map_or(Value::Null, Into::into),
     );
+    // Unknown when either count is: a missing "before" is not zero.
     let newly_mapped = after
         .mapped
-        .map(|m| m.saturating_sub(after.mapped_before.unwrap_or(0)));
+        .zip(after.mapped_before)
+        .map(|(m, before)| m.saturating_sub(before));
     map.insert(
         "n_pages_newly_mapped".into(),
         newly_mapped.map_or(Value::Null, Into::into),
