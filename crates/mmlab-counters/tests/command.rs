@@ -1,7 +1,6 @@
 //! Counting a command from its exec onwards, against `perf stat` on the same
 //! command (skipped with a printed reason where `perf` is absent).
 
-
 use mmlab_core::Availability;
 use mmlab_counters::{CounterError, measure_command};
 
