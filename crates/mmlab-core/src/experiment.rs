@@ -38,6 +38,10 @@ pub trait Experiment: Sync {
     fn question(&self) -> &'static str;
     /// The claim ids (claims.md) it gives verdicts on.
     fn claims(&self) -> &'static [&'static str];
+    /// Whether it honours [`RunContext::memory_limit_bytes`] (`--memory-limit`).
+    fn offers_memory_limit(&self) -> bool {
+        false
+    }
     /// Measures, and returns the result with samples, summaries and verdicts.
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile>;
 }
@@ -54,6 +58,9 @@ pub struct RunContext {
     pub data_dir_base: Option<PathBuf>,
     /// No progress bars (tests, or `--quiet`).
     pub quiet: bool,
+    /// `--memory-limit`: run the experiments that offer it (repeated-access)
+    /// also inside a child memory cgroup with this limit, in bytes.
+    pub memory_limit_bytes: Option<u64>,
 }
 
 impl Default for RunContext {
@@ -64,6 +71,7 @@ impl Default for RunContext {
             size_bytes: None,
             data_dir_base: None,
             quiet: true,
+            memory_limit_bytes: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The ground every mmap-lab experiment stands on: the result file (schema
 //! version 1) and its atomic writer and reader, the machine fingerprint,
 //! statistics over repetitions, claims and verdicts, fault-safe probes in a
-//! forked child, data files that are always removed, and page tools
+//! forked child, data files that are always removed, an opt-in memory
+//! cgroup that is always removed, and page tools
 //! (mincore, page-cache eviction, smaps, pagemap frames, sizes).
 //!
 //! This crate measures nothing by itself and draws nothing: experiments call
@@ -9,6 +10,7 @@
 //! `mmlab-counters`; only this crate and the experiments' probes use `unsafe`,
 //! each in a small, documented function.
 
+pub mod cgroup;
 pub mod claims;
 pub mod cleanup;
 pub mod datafile;

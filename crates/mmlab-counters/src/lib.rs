@@ -121,7 +121,7 @@ pub struct CounterSet {
 pub const HARDWARE_GROUP_SIZE: usize = 4;
 
 /// The counts of one measured region.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measurement {
     /// Wall-clock time of the region.
     pub elapsed_ns: u64,

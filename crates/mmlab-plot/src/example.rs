@@ -34,6 +34,7 @@ pub fn result(experiment: &str, scale: f64) -> ResultFile {
         size_bytes: None,
         data_dir_base: None,
         quiet: true,
+        memory_limit_bytes: None,
     };
     let mut result = context.new_result(experiment, Path::new("."));
     result.param("repetitions", 3);

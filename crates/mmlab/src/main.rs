@@ -85,6 +85,11 @@ struct RunArgs {
     /// Main data file size, instead of the profile's default (e.g. 64m, 1g)
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     size: Option<u64>,
+    /// repeated-access only: also run its passes inside a child memory cgroup limited to SIZE
+    /// (e.g. 128m), a real page cache too small for the file. Needs root and a memory
+    /// controller; the cgroup is removed afterwards. Off unless given
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    memory_limit: Option<u64>,
     /// No progress bars and no parameter lines (the summary is still printed)
     #[arg(long, short)]
     quiet: bool,
@@ -240,6 +245,29 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
             }
         }
     };
+    if let Some(limit) = args.memory_limit {
+        if !selected.iter().any(|e| e.offers_memory_limit()) {
+            let offering: Vec<&str> = registry::experiments()
+                .iter()
+                .filter(|e| e.offers_memory_limit())
+                .map(|e| e.id())
+                .collect();
+            return Err(BadInput(format!(
+                "--memory-limit: {} does not use a memory limit; only {} does",
+                args.experiment,
+                offering.join(", ")
+            ))
+            .into());
+        }
+        if limit < mmlab_core::cgroup::MIN_LIMIT_BYTES {
+            return Err(BadInput(format!(
+                "--memory-limit {}: too small, at least {} (the child's own memory counts too)",
+                mmlab_core::format_size(limit),
+                mmlab_core::format_size(mmlab_core::cgroup::MIN_LIMIT_BYTES)
+            ))
+            .into());
+        }
+    }
     check_writable_folder("--out", &args.out)?;
     if let Some(dir) = &args.data_dir {
         if !dir.is_dir() {
@@ -260,6 +288,7 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
         size_bytes: args.size,
         data_dir_base: args.data_dir.clone(),
         quiet: args.quiet,
+        memory_limit_bytes: args.memory_limit,
     };
     if !args.quiet {
         println!("mmlab run {}", args.experiment);
@@ -283,6 +312,15 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
             args.size
                 .map(mmlab_core::format_size)
                 .unwrap_or_else(|| "profile default".into())
+        );
+        println!(
+            "  param memory-limit: {}",
+            args.memory_limit
+                .map(|m| format!(
+                    "{} (memory cgroup, repeated-access only)",
+                    mmlab_core::format_size(m)
+                ))
+                .unwrap_or_else(|| "none".into())
         );
         println!(
             "  param experiments: {}",

@@ -66,6 +66,15 @@ fn bad_input_is_one_clear_line_and_exit_2() {
         &["run", "all", "--data-dir", "/no/such/folder"],
         "--data-dir /no/such/folder",
     );
+    check_bad_input(
+        &["run", "prot-flags", "--memory-limit", "64m"],
+        "--memory-limit: prot-flags does not use a memory limit; only repeated-access does",
+    );
+    check_bad_input(
+        &["run", "repeated-access", "--memory-limit", "1m"],
+        "--memory-limit 1 MiB: too small",
+    );
+    check_bad_input(&["run", "all", "--memory-limit", "lots"], "--memory-limit");
     check_bad_input(&["frobnicate"], "frobnicate");
     let output = mmlab(&["run", "no-such-experiment"]);
     assert_eq!(

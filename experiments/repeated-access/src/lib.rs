@@ -13,8 +13,12 @@
 //! must equal the file's or the run fails. Repetitions interleave the
 //! methods so that drift hits all of them alike.
 //!
-//! This crate measures and declares figures; it draws nothing. It does not
-//! use a memory cgroup (see the README for why and what a user can do).
+//! With `--memory-limit SIZE` (and only then) a fourth scenario runs the
+//! storage methods in a forked child inside a child memory cgroup limited to
+//! SIZE: a real page cache too small for the file
+//! ([`mmlab_core::cgroup::MemoryCgroup`], removed afterwards).
+//!
+//! This crate measures and declares figures; it draws nothing.
 
 pub mod kernel;
 pub mod methods;
@@ -25,7 +29,7 @@ mod runner;
 use mmlab_core::{Experiment, ResultFile, RunContext};
 
 pub use plan::{Plan, Scenario};
-pub use runner::{EXTRA_EVENTS, PassRecord, run_passes};
+pub use runner::{EXTRA_EVENTS, PassRecord, run_limited, run_passes};
 
 /// The experiment, as the `mmlab` registry lists it.
 #[derive(Debug)]
@@ -45,6 +49,10 @@ impl Experiment for RepeatedAccess {
 
     fn claims(&self) -> &'static [&'static str] {
         &["S5", "S13", "S14"]
+    }
+
+    fn offers_memory_limit(&self) -> bool {
+        true
     }
 
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {

@@ -6,7 +6,7 @@ use mmlab_core::{Profile, RunContext};
 use crate::methods::{Family, Method};
 
 /// The state of the page cache a series of passes runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Scenario {
     /// The file is fully cached before the first pass (checked with mincore).
     Warm,
@@ -16,9 +16,15 @@ pub enum Scenario {
     /// The file is evicted before every pass: a page cache too small to keep
     /// it between passes, simulated (no memory limit is set).
     EvictEveryPass,
+    /// Only with `--memory-limit`: the passes run in a child process inside
+    /// a child memory cgroup whose limit is smaller than the file (a real
+    /// page cache too small); the file is evicted before the first pass.
+    MemoryLimit,
 }
 
 impl Scenario {
+    /// The scenarios every run measures; [`Scenario::MemoryLimit`] is added
+    /// only when asked for (see [`Plan::scenarios`]).
     pub const ALL: [Scenario; 3] = [Scenario::Warm, Scenario::Cold, Scenario::EvictEveryPass];
 
     pub fn name(self) -> &'static str {
@@ -26,6 +32,7 @@ impl Scenario {
             Scenario::Warm => "warm",
             Scenario::Cold => "cold",
             Scenario::EvictEveryPass => "evict-every-pass",
+            Scenario::MemoryLimit => "memory-limit",
         }
     }
 
@@ -38,6 +45,9 @@ impl Scenario {
             Scenario::EvictEveryPass => {
                 "page cache too small, simulated: the file is evicted (and a kept mapping's pages dropped) before every pass"
             }
+            Scenario::MemoryLimit => {
+                "page cache too small, for real: the passes run in a child process inside a memory cgroup limited by --memory-limit; the file is evicted before the first pass, then the limit decides what stays cached"
+            }
         }
     }
 
@@ -45,7 +55,7 @@ impl Scenario {
     pub fn evicts_before(self, pass_index: usize) -> bool {
         match self {
             Scenario::Warm => false,
-            Scenario::Cold => pass_index == 1,
+            Scenario::Cold | Scenario::MemoryLimit => pass_index == 1,
             Scenario::EvictEveryPass => true,
         }
     }
@@ -72,6 +82,9 @@ pub struct Plan {
     pub cold_passes: usize,
     pub evicted_passes: usize,
     pub repetitions: usize,
+    /// `--memory-limit`: the limit of the memory cgroup the memory-limit
+    /// scenario runs in; `None` leaves the scenario out.
+    pub memory_limit_bytes: Option<u64>,
 }
 
 const K: u64 = 1 << 10;
@@ -121,13 +134,23 @@ impl Plan {
             cold_passes: if quick { 3 } else { 4 },
             evicted_passes: if quick { 2 } else { 3 },
             repetitions: context.repetitions(2, 5),
+            memory_limit_bytes: context.memory_limit_bytes,
         }
+    }
+
+    /// The scenarios of this run, in the order a repetition runs them.
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        let mut scenarios = Scenario::ALL.to_vec();
+        if self.memory_limit_bytes.is_some() {
+            scenarios.push(Scenario::MemoryLimit);
+        }
+        scenarios
     }
 
     pub fn passes(&self, scenario: Scenario) -> usize {
         match scenario {
             Scenario::Warm => self.warm_passes,
-            Scenario::Cold => self.cold_passes,
+            Scenario::Cold | Scenario::MemoryLimit => self.cold_passes,
             Scenario::EvictEveryPass => self.evicted_passes,
         }
     }
@@ -159,7 +182,7 @@ impl Plan {
 
     /// Passes one repetition makes over one file size, all scenarios.
     pub fn passes_per_repetition(&self) -> usize {
-        Scenario::ALL
+        self.scenarios()
             .iter()
             .map(|s| self.configurations(*s).len() * self.passes(*s))
             .sum()
@@ -212,5 +235,25 @@ mod tests {
         assert!(!Scenario::Warm.evicts_before(1));
         assert!(Scenario::Cold.evicts_before(1) && !Scenario::Cold.evicts_before(2));
         assert!(Scenario::EvictEveryPass.evicts_before(5));
+        assert!(Scenario::MemoryLimit.evicts_before(1) && !Scenario::MemoryLimit.evicts_before(2));
+    }
+
+    #[test]
+    fn the_memory_limit_scenario_runs_only_when_asked() {
+        let plain = Plan::for_context(&RunContext::default());
+        assert_eq!(plain.scenarios(), Scenario::ALL.to_vec());
+        let limited = Plan::for_context(&RunContext {
+            memory_limit_bytes: Some(64 * M),
+            ..RunContext::default()
+        });
+        assert_eq!(limited.scenarios().last(), Some(&Scenario::MemoryLimit));
+        assert_eq!(
+            limited.configurations(Scenario::MemoryLimit),
+            limited.configurations(Scenario::Cold)
+        );
+        assert_eq!(
+            limited.passes_per_repetition(),
+            plain.passes_per_repetition() + 6 * limited.cold_passes
+        );
     }
 }

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use crate::methods::{Family, Method, expected_read_calls};
 use crate::plan::{Plan, Scenario};
-use crate::runner::{PassRecord, SizeInfo, series_name};
+use crate::runner::{LimitInfo, PassRecord, SizeInfo, series_name};
+use mmlab_core::cgroup::MemoryCgroup;
 
 /// A warm pass that ran on a CPU less than this fraction of its elapsed
 /// time was slowed by other processes: warned about.
@@ -40,6 +41,7 @@ pub(crate) fn record_params(
     context: &RunContext,
     plan: &Plan,
     sizes: &[u64],
+    cgroup: Option<&MemoryCgroup>,
 ) {
     let list = |values: &[u64]| {
         values
@@ -49,7 +51,8 @@ pub(crate) fn record_params(
             .join(", ")
     };
     let methods: Vec<&str> = Method::FILE_METHODS.iter().map(|m| m.name()).collect();
-    let scenarios: serde_json::Map<String, Value> = Scenario::ALL
+    let scenarios: serde_json::Map<String, Value> = plan
+        .scenarios()
         .iter()
         .map(|s| (s.name().to_string(), s.description().into()))
         .collect();
@@ -63,6 +66,9 @@ pub(crate) fn record_params(
     result.param("passes_warm", plan.warm_passes);
     result.param("passes_cold", plan.cold_passes);
     result.param("passes_evict_every_pass", plan.evicted_passes);
+    if plan.memory_limit_bytes.is_some() {
+        result.param("passes_memory_limit", plan.passes(Scenario::MemoryLimit));
+    }
     result.param("repetitions", plan.repetitions);
     result.param("methods", json!(methods));
     result.param("scenarios", Value::Object(scenarios));
@@ -70,10 +76,15 @@ pub(crate) fn record_params(
         "order",
         "interleaved: for each repetition, every scenario, every method and block size, then its passes",
     );
-    result.param(
-        "memory_cgroup",
-        "not used: the page cache too small is simulated by evicting the file before every pass",
-    );
+    result.param("memory_limit_bytes", json!(plan.memory_limit_bytes));
+    let cgroup_text = match cgroup {
+        Some(cgroup) => format!(
+            "{}: the memory-limit scenario's passes run in a child process inside it; removed after the run",
+            cgroup.describe()
+        ),
+        None => "not used: the page cache too small is simulated by evicting the file before every pass (mmlab run repeated-access --memory-limit SIZE adds a real limit)".to_string(),
+    };
+    result.param("memory_cgroup", cgroup_text.clone());
     result.param(
         "summing_kernel",
         "wrapping sum of little-endian u64 words, 8 lanes",
@@ -95,8 +106,15 @@ pub(crate) fn record_params(
     print(
         "passes",
         format!(
-            "warm {}, cold {}, evict-every-pass {}",
-            plan.warm_passes, plan.cold_passes, plan.evicted_passes
+            "warm {}, cold {}, evict-every-pass {}{}",
+            plan.warm_passes,
+            plan.cold_passes,
+            plan.evicted_passes,
+            if plan.memory_limit_bytes.is_some() {
+                format!(", memory-limit {}", plan.passes(Scenario::MemoryLimit))
+            } else {
+                String::new()
+            }
         ),
     );
     print(
@@ -107,12 +125,13 @@ pub(crate) fn record_params(
         "methods",
         format!("{}, and memory-ceiling", methods.join(", ")),
     );
-    for scenario in Scenario::ALL {
+    for scenario in plan.scenarios() {
         print(
             &format!("scenario {}", scenario.name()),
             scenario.description().into(),
         );
     }
+    print("memory cgroup", cgroup_text);
 }
 
 /// `65,537`
@@ -227,8 +246,21 @@ pub(crate) fn fill(
     plan: &Plan,
     records: &[PassRecord],
     sizes: &[SizeInfo],
+    limit: Option<&LimitInfo>,
 ) {
     let table = Records { all: records };
+    if let Some(limit) = limit {
+        result.extra.insert(
+            "memory_cgroup".into(),
+            json!({
+                "cgroup": limit.description,
+                "path": limit.path.display().to_string(),
+                                "limit_bytes": limit.limit_bytes,
+                "peak_bytes": limit.stats.peak_bytes,
+                "oom_kills": limit.stats.oom_kills,
+            }),
+        );
+    }
     let ceilings: BTreeMap<u64, f64> = sizes
         .iter()
         .filter_map(|s| Some((s.file_size_bytes, table.ceiling(s.file_size_bytes)?)))
@@ -288,7 +320,12 @@ pub(crate) fn fill(
             .unwrap_or_else(|| "not counted".to_string())
     };
     let scenario_label = format!(
-        "warm, cold and evict-every-pass over a {} file",
+        "warm, cold, evict-every-pass{} over a {} file",
+        if plan.memory_limit_bytes.is_some() {
+            " and memory-limit"
+        } else {
+            ""
+        },
         format_size(main_size)
     );
     result.claims = vec![
@@ -309,6 +346,9 @@ pub(crate) fn fill(
         sizes,
         &availability("raw_syscalls:sys_enter"),
     ));
+    if let Some(limit) = limit {
+        result.warnings.extend(limit_warnings(limit, sizes));
+    }
     result.figures = figures(&table, plan, sizes, &ceilings);
 }
 
@@ -453,7 +493,7 @@ fn series_table(table: &Records, plan: &Plan, sizes: &[SizeInfo]) -> Vec<Value> 
             Passes::Later,
             on_cpu_gbps,
         );
-        for scenario in Scenario::ALL {
+        for scenario in plan.scenarios() {
             for (method, block) in plan.configurations(scenario) {
                 let m = |passes, f: fn(&PassRecord) -> Option<f64>| {
                     table.median(size, scenario, method, block, passes, f)
@@ -791,8 +831,31 @@ fn claim_s14(table: &Records, plan: &Plan, size: u64, ceiling: Option<f64>) -> C
         ),
         _ => String::new(),
     };
+    let limited = |method, block| {
+        table.median(
+            size,
+            Scenario::MemoryLimit,
+            method,
+            block,
+            Passes::Later,
+            gbps,
+        )
+    };
+    let limited_text = match (
+        plan.memory_limit_bytes,
+        limited(Method::MmapReused, 0),
+        limited(Method::Read, block),
+    ) {
+        (Some(limit), Some(m), Some(r)) => format!(
+            "; in a memory cgroup limited to {} (a real page cache too small), later passes of mmap-reused ran at {m:.1} GB/s and read() {} at {r:.1} GB/s ({:.2}x)",
+            format_size(limit),
+            format_size_short(block),
+            m / r
+        ),
+        _ => String::new(),
+    };
     let evidence = format!(
-        "steady-state mmap-reused {mmap:.1} GB/s = {ratios} read()'s{ceiling_text}{evicted_text}"
+        "steady-state mmap-reused {mmap:.1} GB/s = {ratios} read()'s{ceiling_text}{evicted_text}{limited_text}"
     );
     let (verdict, tail) = judge_s14(best, worst, mmap);
     Claim::new("S14", verdict, format!("{evidence}{tail}"))
@@ -907,6 +970,40 @@ fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -
     out
 }
 
+/// What a user should know about the memory cgroup's run: a limit that did
+/// not make the page cache smaller than the file, or processes the OOM
+/// killer ended.
+fn limit_warnings(limit: &LimitInfo, sizes: &[SizeInfo]) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if let Some(size) = sizes
+        .iter()
+        .map(|s| s.file_size_bytes)
+        .filter(|size| *size <= limit.limit_bytes)
+        .max()
+    {
+        out.push(Warning::new(
+            "memory-limit-not-limiting",
+            format!(
+                "the memory limit ({}) is not smaller than the {} file, so the whole file can stay cached in the memory-limit scenario",
+                format_size(limit.limit_bytes),
+                format_size(size)
+            ),
+            "give --memory-limit a size well below --size (half of it, say)",
+        ));
+    }
+    if let Some(n) = limit.stats.oom_kills.filter(|n| *n > 0) {
+        out.push(Warning::new(
+            "memory-limit-oom",
+            format!(
+                "the kernel's OOM killer ended {n} process(es) in the memory cgroup ({})",
+                limit.description
+            ),
+            "raise --memory-limit",
+        ));
+    }
+    out
+}
+
 fn filter(size: u64, pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
     let mut map = serde_json::Map::new();
     map.insert("file_size_bytes".into(), size.into());
@@ -975,23 +1072,34 @@ fn figures(
         f.claims = vec!["S14".into(), "S5".into()];
         out.push(f);
 
-        for (scenario, question, claims) in [
+        let mut per_pass = vec![
             (
                 Scenario::Warm,
-                "Warm file: how much more does the first pass cost than the next ones?",
+                "Warm file: how much more does the first pass cost than the next ones?".to_string(),
                 vec!["S14"],
             ),
             (
                 Scenario::Cold,
-                "Cold file: what does the first pass cost each method, and the next ones?",
+                "Cold file: what does the first pass cost each method, and the next ones?".to_string(),
                 vec!["S13", "S14"],
             ),
             (
                 Scenario::EvictEveryPass,
-                "Page cache too small (file evicted before every pass): does mmap keep its advantage?",
+                "Page cache too small (file evicted before every pass): does mmap keep its advantage?".to_string(),
                 vec!["S14"],
             ),
-        ] {
+        ];
+        if let Some(limit) = plan.memory_limit_bytes {
+            per_pass.push((
+                Scenario::MemoryLimit,
+                format!(
+                    "Page cache limited to {} by a memory cgroup: what do the passes after the first cost?",
+                    format_size(limit)
+                ),
+                vec!["S14"],
+            ));
+        }
+        for (scenario, question, claims) in per_pass {
             let mut f = base(
                 &format!("time-per-pass-{}", scenario.name()),
                 format!("{question}{of}"),

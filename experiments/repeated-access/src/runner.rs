@@ -3,11 +3,13 @@
 
 use std::io::Read;
 use std::os::fd::BorrowedFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use memmap2::{Advice, MmapMut};
+use mmlab_core::cgroup::{CgroupStats, MemoryCgroup};
 use mmlab_core::datafile::pattern_word;
+use mmlab_core::probe::Ending;
 use mmlab_core::size::format_size_short;
 use mmlab_core::{DataFile, ResultFile, RunContext, format_size};
 use mmlab_counters::{CounterSet, Measurement};
@@ -28,7 +30,7 @@ pub const EXTRA_EVENTS: &[&str] = &[
 ];
 
 /// One measured pass.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PassRecord {
     pub file_size_bytes: u64,
     pub scenario: Scenario,
@@ -215,6 +217,69 @@ pub fn run_passes(
     Ok(records)
 }
 
+/// The longest one series of passes may take in the memory cgroup's child
+/// before it is killed (every pass may read the whole file from storage).
+const LIMITED_SERIES_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Runs [`run_passes`] in a forked child that first joins `cgroup`, so that
+/// the page cache it brings in is charged to the cgroup and cannot exceed
+/// its limit. The child opens its own counters (counters count the thread
+/// that opened them) and sends its records back as JSON; a failure in the
+/// child (a checksum mismatch included) fails the run here, and a child the
+/// OOM killer ended is reported as such.
+pub fn run_limited(
+    cgroup: &MemoryCgroup,
+    data: &DataFile,
+    method: Method,
+    block_bytes: u64,
+    passes: usize,
+    repetition: usize,
+) -> anyhow::Result<Vec<PassRecord>> {
+    let outcome = mmlab_core::probe::run_in_child(LIMITED_SERIES_TIMEOUT, |channel| {
+        let result = cgroup
+            .add_self()
+            .and_then(|()| {
+                let counters =
+                    CounterSet::standard_with(EXTRA_EVENTS).context("opening the counters")?;
+                run_passes(
+                    &counters,
+                    data,
+                    None,
+                    Scenario::MemoryLimit,
+                    method,
+                    block_bytes,
+                    passes,
+                    repetition,
+                )
+            })
+            .map_err(|e| format!("{e:#}"));
+        channel.send_json(&result);
+        i32::from(result.is_err())
+    })?;
+    let series = series_name(method, block_bytes);
+    match (
+        &outcome.ending,
+        outcome.output_json::<Result<Vec<PassRecord>, String>>(),
+    ) {
+        (Ending::Exited { code: 0 }, Some(Ok(records))) => Ok(records),
+        (_, Some(Err(message))) => bail!("{series} in the memory cgroup: {message}"),
+        (ending, _) => {
+            let CgroupStats { oom_kills, .. } = cgroup.stats();
+            let cause = match oom_kills {
+                Some(n) if n > 0 => format!(
+                    "; the kernel's OOM killer ended {n} process(es) in the cgroup: raise --memory-limit"
+                ),
+                _ => String::new(),
+            };
+            bail!(
+                "{series} in the memory cgroup ({}): the child ended with {} before sending its passes{cause}",
+                cgroup.describe(),
+                ending.describe()
+            )
+        }
+    }
+}
+
 /// An anonymous buffer of the file's size holding the file's bytes, so its
 /// checksum is the file's: the memory-bandwidth ceiling reads it. Advised
 /// MADV_HUGEPAGE (where THP allows) so that, like the file mapping with its
@@ -296,6 +361,15 @@ pub fn mem_available_bytes() -> Option<u64> {
     })
 }
 
+/// The memory cgroup of the memory-limit scenario, as it was at the end.
+#[derive(Debug, Clone)]
+pub struct LimitInfo {
+    pub description: String,
+    pub path: std::path::PathBuf,
+    pub limit_bytes: u64,
+    pub stats: CgroupStats,
+}
+
 /// What one file size contributed besides its passes.
 #[derive(Debug, Clone)]
 pub struct SizeInfo {
@@ -342,7 +416,11 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         );
     }
 
-    report::record_params(&mut result, context, &plan, &sizes);
+    let cgroup = plan
+        .memory_limit_bytes
+        .map(MemoryCgroup::create)
+        .transpose()?;
+    report::record_params(&mut result, context, &plan, &sizes, cgroup.as_ref());
     let total_passes = (plan.passes_per_repetition() * plan.repetitions * sizes.len()) as u64;
     let bar = context.progress(total_passes, "repeated-access");
     let mut records = Vec::new();
@@ -359,7 +437,7 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         // Interleaved: every repetition runs every scenario and method once,
         // so that drift on a shared machine hits all of them alike.
         for repetition in 0..plan.repetitions {
-            for scenario in Scenario::ALL {
+            for scenario in plan.scenarios() {
                 if scenario != Scenario::Warm {
                     // Unmeasured: see `prime_storage`.
                     prime_storage(&data)?;
@@ -372,16 +450,21 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
                         series_name(method, block)
                     ));
                     let passes = plan.passes(scenario);
-                    records.extend(run_passes(
-                        &counters,
-                        &data,
-                        Some(ceiling.bytes()),
-                        scenario,
-                        method,
-                        block,
-                        passes,
-                        repetition,
-                    )?);
+                    records.extend(match (scenario, &cgroup) {
+                        (Scenario::MemoryLimit, Some(cgroup)) => {
+                            run_limited(cgroup, &data, method, block, passes, repetition)?
+                        }
+                        _ => run_passes(
+                            &counters,
+                            &data,
+                            Some(ceiling.bytes()),
+                            scenario,
+                            method,
+                            block,
+                            passes,
+                            repetition,
+                        )?,
+                    });
                     bar.inc(passes as u64);
                 }
             }
@@ -390,6 +473,13 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         let _ = std::fs::remove_file(&data.path); // free the disk before the next size
     }
     bar.finish_and_clear();
-    report::fill(&mut result, &plan, &records, &size_infos);
+    let limit = cgroup.as_ref().map(|c| LimitInfo {
+        description: c.describe(),
+        path: c.path().to_path_buf(),
+        limit_bytes: c.limit_bytes(),
+        stats: c.stats(),
+    });
+    drop(cgroup); // removed now; the guard also removes it on error or Ctrl-C
+    report::fill(&mut result, &plan, &records, &size_infos, limit.as_ref());
     Ok(result.finish(started))
 }

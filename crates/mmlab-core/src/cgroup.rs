@@ -1,0 +1,359 @@
+//! A memory cgroup made for one run: a child of this process's own memory
+//! cgroup, with a memory limit, for a child process that must find the page
+//! cache smaller than the machine's. Made only when a user asks for it
+//! (`mmlab run repeated-access --memory-limit 128m`), removed afterwards,
+//! also on Ctrl-C, SIGTERM and panic. The process's own cgroup is never
+//! changed: no controller is enabled, no limit is set on it, and no process
+//! leaves it (the child cgroup sits inside it, so its limits still apply).
+//!
+//! Both hierarchies are handled: cgroup v1 (a `cgroup` mount with the
+//! `memory` controller; the limit is `memory.limit_in_bytes`) and cgroup v2
+//! (the `cgroup2` mount; the limit is `memory.max`, and the memory
+//! controller must already be enabled for children in the own cgroup's
+//! `cgroup.subtree_control`). The page cache a process brings in is charged
+//! to its memory cgroup in both, so a limit smaller than a file keeps only
+//! part of the file cached for the processes inside.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::cleanup::{Guard, on_exit};
+use crate::format_size;
+
+/// Which cgroup hierarchy holds the memory controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupVersion {
+    V1,
+    V2,
+}
+
+impl CgroupVersion {
+    /// The file that holds the limit.
+    pub fn limit_file(self) -> &'static str {
+        match self {
+            CgroupVersion::V1 => "memory.limit_in_bytes",
+            CgroupVersion::V2 => "memory.max",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CgroupVersion::V1 => "cgroup v1",
+            CgroupVersion::V2 => "cgroup v2",
+        }
+    }
+}
+
+/// The smallest limit accepted: below it the child's own code and
+/// counters would not fit beside any page cache.
+pub const MIN_LIMIT_BYTES: u64 = 16 << 20;
+
+/// A child memory cgroup with a limit; removed when dropped (or by the
+/// interrupt handler), after any process still inside was killed.
+#[derive(Debug)]
+pub struct MemoryCgroup {
+    path: PathBuf,
+    version: CgroupVersion,
+    limit_bytes: u64,
+    _removal: Guard,
+}
+
+/// What the cgroup saw while it existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CgroupStats {
+    /// Most memory charged at once (v1 `memory.max_usage_in_bytes`, v2
+    /// `memory.peak`), `None` where the file is missing.
+    pub peak_bytes: Option<u64>,
+    /// Processes the kernel's OOM killer ended inside the cgroup.
+    pub oom_kills: Option<u64>,
+}
+
+impl MemoryCgroup {
+    /// Makes `mmlab-<pid>-<n>` under this process's own memory cgroup and
+    /// sets its limit. Errors say what is missing and what a user can do.
+    pub fn create(limit_bytes: u64) -> anyhow::Result<MemoryCgroup> {
+        if limit_bytes < MIN_LIMIT_BYTES {
+            anyhow::bail!(
+                "memory limit {} is too small: at least {} (the child's own memory counts too)",
+                format_size(limit_bytes),
+                format_size(MIN_LIMIT_BYTES)
+            );
+        }
+        let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+            .map_err(|e| anyhow::anyhow!("cannot read /proc/self/cgroup: {e}"))?;
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+            .map_err(|e| anyhow::anyhow!("cannot read /proc/self/mountinfo: {e}"))?;
+        let (version, parent) = own_memory_cgroup(&cgroup, &mountinfo)
+            .map_err(|e| anyhow::anyhow!("no memory cgroup for --memory-limit: {e}"))?;
+        if version == CgroupVersion::V2 {
+            let control = parent.join("cgroup.subtree_control");
+            let enabled = std::fs::read_to_string(&control).unwrap_or_default();
+            if !enabled.split_whitespace().any(|c| c == "memory") {
+                anyhow::bail!(
+                    "no memory cgroup for --memory-limit: the memory controller is not enabled for children of {} ({} lists \"{}\"); mmlab does not change it",
+                    parent.display(),
+                    control.display(),
+                    enabled.trim()
+                );
+            }
+        }
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let name = format!(
+            "mmlab-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = parent.join(name);
+        std::fs::create_dir(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the memory cgroup {}: {e} (it needs root, or write access to {})",
+                path.display(),
+                parent.display()
+            )
+        })?;
+        let removal = {
+            let path = path.clone();
+            on_exit(format!("remove cgroup {}", path.display()), move || {
+                remove(&path)
+            })
+        };
+        let cgroup = MemoryCgroup {
+            path,
+            version,
+            limit_bytes,
+            _removal: removal,
+        };
+        let limit_file = cgroup.path.join(version.limit_file());
+        std::fs::write(&limit_file, limit_bytes.to_string()).map_err(|e| {
+            anyhow::anyhow!("cannot set the limit in {}: {e}", limit_file.display())
+        })?;
+        Ok(cgroup)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn version(&self) -> CgroupVersion {
+        self.version
+    }
+
+    pub fn limit_bytes(&self) -> u64 {
+        self.limit_bytes
+    }
+
+    /// `cgroup v1 /sys/fs/cgroup/memory/.../mmlab-12-1, memory.limit_in_bytes = 128 MiB`
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {}, {} = {}",
+            self.version.name(),
+            self.path.display(),
+            self.version.limit_file(),
+            format_size(self.limit_bytes)
+        )
+    }
+
+    /// Moves the calling process into the cgroup: meant for a forked child,
+    /// before it touches the data it is to be limited on.
+    pub fn add_self(&self) -> anyhow::Result<()> {
+        let procs = self.path.join("cgroup.procs");
+        std::fs::write(&procs, std::process::id().to_string())
+            .map_err(|e| anyhow::anyhow!("cannot join {}: {e}", procs.display()))
+    }
+
+    /// The peak usage and OOM kills so far.
+    pub fn stats(&self) -> CgroupStats {
+        let read = |name: &str| std::fs::read_to_string(self.path.join(name)).ok();
+        let keyed = |text: Option<String>, key: &str| {
+            text?.lines().find_map(|line| {
+                let (k, v) = line.split_once(' ')?;
+                (k == key).then(|| v.trim().parse().ok()).flatten()
+            })
+        };
+        match self.version {
+            CgroupVersion::V1 => CgroupStats {
+                peak_bytes: read("memory.max_usage_in_bytes").and_then(|t| t.trim().parse().ok()),
+                oom_kills: keyed(read("memory.oom_control"), "oom_kill"),
+            },
+            CgroupVersion::V2 => CgroupStats {
+                peak_bytes: read("memory.peak").and_then(|t| t.trim().parse().ok()),
+                oom_kills: keyed(read("memory.events"), "oom_kill"),
+            },
+        }
+    }
+}
+
+/// Kills what is left inside (only the run's own children can be there),
+/// then removes the folder, retrying while the kernel finishes the exits.
+fn remove(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(procs) = std::fs::read_to_string(path.join("cgroup.procs")) {
+            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                // SAFETY: plain kill(2) on a process of the run's own cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        match std::fs::remove_dir(path) {
+            Ok(()) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) if Instant::now() >= deadline => {
+                eprintln!(
+                    "warning: cannot remove the memory cgroup {}: {e}; remove it with `rmdir {}`",
+                    path.display(),
+                    path.display()
+                );
+                return;
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// The folder of this process's memory cgroup, from the texts of
+/// `/proc/self/cgroup` and `/proc/self/mountinfo`: the v1 hierarchy with the
+/// `memory` controller if there is one (the controller can be in only one
+/// hierarchy), else the v2 hierarchy.
+pub fn own_memory_cgroup(
+    proc_cgroup: &str,
+    mountinfo: &str,
+) -> Result<(CgroupVersion, PathBuf), String> {
+    let mut v2_path = None;
+    for line in proc_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if controllers.split(',').any(|c| c == "memory") {
+            let mount = find_mount(mountinfo, |fstype, options| {
+                fstype == "cgroup" && options.split(',').any(|o| o == "memory")
+            })
+            .ok_or("this process is in a cgroup v1 memory hierarchy that is not mounted here")?;
+            return Ok((CgroupVersion::V1, join_below(&mount, path)?));
+        }
+        if controllers.is_empty() {
+            v2_path = Some(path.to_string());
+        }
+    }
+    let path = v2_path.ok_or("/proc/self/cgroup names no memory cgroup")?;
+    let mount = find_mount(mountinfo, |fstype, _| fstype == "cgroup2")
+        .ok_or("no cgroup2 filesystem is mounted")?;
+    let dir = join_below(&mount, &path)?;
+    let controllers = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    if !controllers.split_whitespace().any(|c| c == "memory") {
+        return Err(format!(
+            "the memory controller is not available in {} (cgroup.controllers lists \"{}\")",
+            dir.display(),
+            controllers.trim()
+        ));
+    }
+    Ok((CgroupVersion::V2, dir))
+}
+
+/// A mount of a cgroup filesystem: its root within the hierarchy and where
+/// it is mounted.
+struct CgroupMount {
+    root: String,
+    mount_point: PathBuf,
+}
+
+fn find_mount(mountinfo: &str, wanted: impl Fn(&str, &str) -> bool) -> Option<CgroupMount> {
+    mountinfo.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        let fields: Vec<&str> = before.split_whitespace().collect();
+        let mut tail = after.split_whitespace();
+        let fstype = tail.next()?;
+        let _source = tail.next()?;
+        let options = tail.next().unwrap_or("");
+        (fields.len() >= 5 && wanted(fstype, options)).then(|| CgroupMount {
+            root: unescape(fields[3]),
+            mount_point: PathBuf::from(unescape(fields[4])),
+        })
+    })
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal escapes.
+fn unescape(field: &str) -> String {
+    field
+        .replace("\\040", " ")
+        .replace("\\011", "\t")
+        .replace("\\012", "\n")
+        .replace("\\134", "\\")
+}
+
+/// The folder of cgroup `path` (as /proc/self/cgroup writes it) in `mount`.
+fn join_below(mount: &CgroupMount, path: &str) -> Result<PathBuf, String> {
+    let root = mount.root.trim_end_matches('/');
+    let relative = path.strip_prefix(root).ok_or_else(|| {
+        format!(
+            "this process's cgroup {path} is outside the mounted part ({}) of its hierarchy",
+            mount.root
+        )
+    })?;
+    Ok(mount.mount_point.join(relative.trim_start_matches('/')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MOUNTINFO: &str = "\
+25 30 0:23 / /sys rw,nosuid - sysfs sysfs rw
+40 25 0:35 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+44 40 0:39 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+45 40 0:40 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+48 40 0:43 / /sys/fs/cgroup/unified rw,relatime - cgroup cgroup2 rw
+";
+
+    #[test]
+    fn finds_the_v1_memory_hierarchy_first() {
+        let cgroup = "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/abc\n0::/\n";
+        let (version, dir) = own_memory_cgroup(cgroup, MOUNTINFO).unwrap();
+        assert_eq!(version, CgroupVersion::V1);
+        assert_eq!(dir, Path::new("/sys/fs/cgroup/memory/process_api/abc"));
+    }
+
+    #[test]
+    fn a_v1_mount_of_a_subtree_is_joined_below_its_root() {
+        let mountinfo = "44 40 0:39 /docker/x /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n";
+        let (_, dir) = own_memory_cgroup("4:memory:/docker/x/inner\n", mountinfo).unwrap();
+        assert_eq!(dir, Path::new("/sys/fs/cgroup/memory/inner"));
+        let error = own_memory_cgroup("4:memory:/elsewhere\n", mountinfo).unwrap_err();
+        assert!(error.contains("outside the mounted part"), "{error}");
+    }
+
+    #[test]
+    fn missing_hierarchies_are_explained() {
+        let error = own_memory_cgroup("4:memory:/x\n", "").unwrap_err();
+        assert!(error.contains("not mounted"), "{error}");
+        let error = own_memory_cgroup("1:cpu:/\n", MOUNTINFO).unwrap_err();
+        assert!(error.contains("names no memory cgroup"), "{error}");
+        let error = own_memory_cgroup("0::/user.slice\n", "").unwrap_err();
+        assert!(error.contains("no cgroup2"), "{error}");
+    }
+
+    #[test]
+    fn a_v2_cgroup_without_the_memory_controller_is_refused_with_the_reason() {
+        // The v2 folder does not exist in the test, so cgroup.controllers
+        // reads as empty: the reason names the folder.
+        let mountinfo = "30 25 0:26 / /nonexistent/cgroup2 rw - cgroup2 cgroup2 rw\n";
+        let error = own_memory_cgroup("0::/user.slice/me\n", mountinfo).unwrap_err();
+        assert!(
+            error.contains("/nonexistent/cgroup2/user.slice/me") && error.contains("not available"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn escaped_mount_points_are_read_back() {
+        assert_eq!(unescape("/mnt/my\\040cgroups"), "/mnt/my cgroups");
+    }
+
+    #[test]
+    fn tiny_limits_are_refused_before_anything_is_made() {
+        let error = MemoryCgroup::create(1 << 20).unwrap_err().to_string();
+        assert!(error.contains("too small"), "{error}");
+    }
+}

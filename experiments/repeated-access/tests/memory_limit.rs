@@ -1,0 +1,124 @@
+//! `--memory-limit` on the real kernel: passes in a child memory cgroup keep
+//! only about the limit's worth of the file cached, so every pass reads the
+//! file from storage again, where the same passes without a limit read it
+//! once; the cgroup is gone afterwards. Skipped, with the reason printed,
+//! where no memory cgroup can be made (not root, or no memory controller).
+
+use std::path::PathBuf;
+
+use mmlab_core::cgroup::MemoryCgroup;
+use mmlab_core::{DataDir, RunContext};
+use mmlab_counters::CounterSet;
+use repeated_access::methods::Method;
+use repeated_access::{Scenario, run_limited, run_passes};
+
+const M: u64 = 1 << 20;
+const PAGE: u64 = 4096;
+
+fn cgroup(limit: u64) -> Option<MemoryCgroup> {
+    match MemoryCgroup::create(limit) {
+        Ok(cgroup) => Some(cgroup),
+        Err(e) => {
+            println!("skipped: {e:#}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_limited_page_cache_makes_every_pass_read_the_file_again() {
+    let Some(cgroup) = cgroup(24 * M) else { return };
+    let path: PathBuf = cgroup.path().to_path_buf();
+    assert!(path.is_dir());
+    let base = tempfile::tempdir_in(".").unwrap();
+    let dir = DataDir::create(Some(base.path())).unwrap();
+    let data = dir.create_file("limited", 96 * M).unwrap();
+    let storage_read = |bytes: Option<u64>| bytes.expect("/proc/self/io is readable here");
+
+    for method in [Method::Read, Method::MmapReused] {
+        let limited = run_limited(&cgroup, &data, method, 64 * 1024, 3, 0).expect("limited passes");
+        assert_eq!(limited.len(), 3);
+        for record in &limited {
+            assert_eq!(record.scenario, Scenario::MemoryLimit);
+            assert_eq!(record.checksum, data.checksum);
+        }
+        assert_eq!(limited[0].resident_pages_before, Some(0), "evicted first");
+        for later in &limited[1..] {
+            let resident = later.resident_pages_before.unwrap();
+            assert!(
+                resident * PAGE <= 24 * M,
+                "{}: {resident} pages stayed cached under a 24 MiB limit",
+                method.name()
+            );
+            assert!(
+                storage_read(later.io_read_bytes) >= 48 * M,
+                "{} pass {}: only {:?} bytes read from storage with 24 MiB of page cache for a 96 MiB file",
+                method.name(),
+                later.pass_index,
+                later.io_read_bytes
+            );
+        }
+    }
+
+    // The same passes without a limit read the file from storage once.
+    let counters = CounterSet::standard_with(repeated_access::EXTRA_EVENTS).unwrap();
+    let cold = run_passes(
+        &counters,
+        &data,
+        None,
+        Scenario::Cold,
+        Method::Read,
+        64 * 1024,
+        3,
+        0,
+    )
+    .unwrap();
+    assert!(storage_read(cold[0].io_read_bytes) >= 90 * M);
+    assert!(storage_read(cold[2].io_read_bytes) < 8 * M);
+    assert!(cgroup.stats().peak_bytes.unwrap_or(0) <= 24 * M);
+
+    drop(cgroup);
+    assert!(!path.exists(), "{} is removed", path.display());
+}
+
+#[test]
+fn a_run_with_a_memory_limit_adds_the_scenario_and_removes_its_cgroup() {
+    if cgroup(16 * M).is_none() {
+        return;
+    }
+    let base = tempfile::tempdir_in(".").unwrap();
+    let context = RunContext {
+        size_bytes: Some(48 * M),
+        repeat: Some(1),
+        data_dir_base: Some(base.path().to_path_buf()),
+        memory_limit_bytes: Some(16 * M),
+        ..RunContext::default()
+    };
+    let result = repeated_access::EXPERIMENT.run(&context).expect("the run");
+    let limited: Vec<_> = result
+        .samples
+        .iter()
+        .filter(|s| s["scenario"] == "memory-limit")
+        .collect();
+    // 6 storage methods x 3 passes.
+    assert_eq!(limited.len(), 18);
+    let cgroup = result.extra["memory_cgroup"]["cgroup"].as_str().unwrap();
+    assert!(cgroup.contains("mmlab-"), "{cgroup}");
+    let folder = result.extra["memory_cgroup"]["path"].as_str().unwrap();
+    assert!(
+        !std::path::Path::new(folder).exists(),
+        "{folder} is removed"
+    );
+    assert!(
+        result
+            .figures
+            .iter()
+            .any(|f| f.id == "time-per-pass-memory-limit")
+    );
+    let s14 = &result.claims[2];
+    assert!(
+        s14.evidence.contains("memory cgroup limited to 16 MiB"),
+        "{}",
+        s14.evidence
+    );
+}
