@@ -119,14 +119,23 @@ impl Scale {
                 usable.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             )
         };
+        // Whole numbers (pass 1, 2, 3; counts) get whole-number ticks.
+        let whole = !usable.is_empty() && usable.iter().all(|v| v.fract() == 0.0);
         if log {
             Scale::log(min, max, format, tight)
         } else {
-            Scale::linear(min, max, format, from_zero, tight)
+            Scale::linear(min, max, format, from_zero, tight, whole)
         }
     }
 
-    fn linear(min: f64, max: f64, format: TickFormat, from_zero: bool, tight: bool) -> Scale {
+    fn linear(
+        min: f64,
+        max: f64,
+        format: TickFormat,
+        from_zero: bool,
+        tight: bool,
+        whole: bool,
+    ) -> Scale {
         let (mut min, mut max) = (min, max);
         if from_zero && min > 0.0 {
             min = 0.0;
@@ -143,6 +152,7 @@ impl Scale {
             }
         }
         let step = nice_step((max - min) / 6.0, format);
+        let step = if whole { step.max(1.0) } else { step };
         let (low, high) = if tight {
             let pad = (max - min) * 0.03;
             (min - pad, max + pad)
@@ -397,6 +407,14 @@ mod tests {
         let within_a_decade = Scale::tight(&[210.0, 480.0], true, TickFormat::Number);
         let labels: Vec<String> = within_a_decade.ticks().into_iter().map(|t| t.1).collect();
         assert_eq!(labels, ["250", "300", "350", "400", "450"]);
+    }
+
+    #[test]
+    fn whole_numbers_get_whole_number_ticks() {
+        let passes = Scale::tight(&[1.0, 2.0, 3.0], false, TickFormat::Number);
+        assert_eq!(passes.ticks, vec![1.0, 2.0, 3.0]);
+        let fractions = Scale::tight(&[1.0, 2.5, 3.0], false, TickFormat::Number);
+        assert!(fractions.ticks.contains(&1.5), "{:?}", fractions.ticks);
     }
 
     #[test]
