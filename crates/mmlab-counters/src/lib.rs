@@ -467,25 +467,21 @@ impl CounterSet {
                             .running_ns
                             .saturating_sub(g.last_running_ns.load(Relaxed));
                         let raw = read.values[*member];
-                        if enabled > 0 && running == 0 {
-                            notes.insert(
-                                name.clone(),
-                                "not counted: its group never got a hardware counter \
-                                 (time_running = 0)"
-                                    .into(),
-                            );
-                            None
-                        } else if running < enabled {
-                            let pct = 100.0 * running as f64 / enabled as f64;
-                            notes.insert(
-                                name.clone(),
-                                format!("scaled: counted {pct:.0}% of the time (multiplexed)"),
-                            );
-                            Some((raw as u128 * enabled as u128 / running as u128) as u64)
-                        } else if self.on_self && OWN_SYSCALLS.contains(&name.as_str()) {
-                            Some(raw.saturating_sub(1))
-                        } else {
-                            Some(raw)
+                        match scale_count(raw, enabled, running) {
+                            Scaled::NotCounted(reason) => {
+                                notes.insert(name.clone(), reason.into());
+                                None
+                            }
+                            Scaled::Multiplexed(value, note) => {
+                                notes.insert(name.clone(), note);
+                                Some(value)
+                            }
+                            Scaled::Exact(raw)
+                                if self.on_self && OWN_SYSCALLS.contains(&name.as_str()) =>
+                            {
+                                Some(raw.saturating_sub(1))
+                            }
+                            Scaled::Exact(raw) => Some(raw),
                         }
                     }
                 },
@@ -504,6 +500,33 @@ impl CounterSet {
             rusage,
             notes,
         }
+    }
+}
+
+/// A group member's count over a region, from its raw value and its
+/// group's time enabled and running over that region.
+#[derive(Debug, Clone, PartialEq)]
+enum Scaled {
+    /// Counted the whole time: the raw value.
+    Exact(u64),
+    /// Multiplexed: counted part of the time, scaled up as `perf stat`
+    /// does (raw x enabled / running), with a note saying how much.
+    Multiplexed(u64, String),
+    /// Enabled but never on a hardware counter: no value at all.
+    NotCounted(&'static str),
+}
+
+fn scale_count(raw: u64, enabled_ns: u64, running_ns: u64) -> Scaled {
+    if enabled_ns > 0 && running_ns == 0 {
+        Scaled::NotCounted("not counted: its group never got a hardware counter (time_running = 0)")
+    } else if running_ns < enabled_ns {
+        let pct = 100.0 * running_ns as f64 / enabled_ns as f64;
+        Scaled::Multiplexed(
+            (raw as u128 * enabled_ns as u128 / running_ns as u128) as u64,
+            format!("scaled: counted {pct:.0}% of the time (multiplexed)"),
+        )
+    } else {
+        Scaled::Exact(raw)
     }
 }
 
@@ -594,4 +617,33 @@ fn apply_target(builder: &mut Builder<'static>, target: Target, leader: bool) {
         }
     }
     builder.any_cpu().enabled(!leader);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The multiplexing path cannot be reached without a hardware PMU, so
+    /// its arithmetic is checked here on the numbers a read would return.
+    #[test]
+    fn multiplexed_counts_are_scaled_like_perf_stat() {
+        assert_eq!(scale_count(1000, 400, 400), Scaled::Exact(1000));
+        assert_eq!(scale_count(0, 0, 0), Scaled::Exact(0));
+        assert_eq!(
+            scale_count(1000, 400, 100),
+            Scaled::Multiplexed(4000, "scaled: counted 25% of the time (multiplexed)".into())
+        );
+        // No overflow for large counts over long regions.
+        assert_eq!(
+            scale_count(u64::MAX / 2, 3_000_000_000, 1_500_000_000),
+            Scaled::Multiplexed(
+                u64::MAX - 1,
+                "scaled: counted 50% of the time (multiplexed)".into()
+            )
+        );
+        assert!(matches!(
+            scale_count(1000, 400, 0),
+            Scaled::NotCounted(reason) if reason.contains("time_running = 0")
+        ));
+    }
 }
