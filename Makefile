@@ -4,7 +4,7 @@ CARGO ?= cargo
 MMLAB := target/release/mmlab
 OUT ?= results/latest
 
-.PHONY: all build experiments plots report test test-deps check clean help
+.PHONY: all build experiments plots report test test-deps check check-aarch64 clean help
 
 all: experiments
 
@@ -13,6 +13,7 @@ help:
 	@echo "make test         install what the tests need (root + apt only), then run every test"
 	@echo "make report       render the figures and the report of $(OUT) again (make plots: figures only)"
 	@echo "make check        cargo fmt --check and clippy -D warnings"
+	@echo "make check-aarch64  cross-build for aarch64 and run prot-flags' exec cases under qemu (x86_64 + root/apt)"
 	@echo "make clean        remove build output and results/latest"
 
 build:
@@ -43,6 +44,9 @@ test: test-deps
 check:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --release --locked -- -D warnings
+
+check-aarch64:
+	bash scripts/check-aarch64.sh
 
 clean:
 	$(CARGO) clean

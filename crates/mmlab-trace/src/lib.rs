@@ -7,7 +7,8 @@
 //! and `MAP_*` by name as strace spells them, fds resolved to their paths,
 //! sizes as people write them, errors by errno name.
 //!
-//! It is not strace: x86_64 only, no attaching to running processes, no
+//! It is not strace: x86_64 (tested) and aarch64 (compiled, not run on the
+//! project's machines) only, no attaching to running processes, no
 //! job control (a stopped tracee is restarted), and it decodes only the
 //! calls listed in [`syscalls::SYSCALLS`]. Every stop costs two context
 //! switches per call, which is why the lab counts with perf and traces
@@ -22,5 +23,5 @@ pub use summary::{SummaryRow, format_duration, format_summary, summarize};
 pub use syscalls::{Selection, SelectionError};
 pub use tracer::{CommandSpec, Ending, SyscallRecord, Trace, TraceError, resolve_program, trace};
 
-#[cfg(not(target_arch = "x86_64"))]
-compile_error!("mmlab-trace reads x86_64 registers and system call numbers");
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("mmlab-trace reads x86_64 or aarch64 registers and system call numbers");

@@ -1,5 +1,5 @@
-//! The system calls the tracer knows by name (x86_64 numbers from
-//! `libc::SYS_*`), how each argument is decoded, and the named sets a user
+//! The system calls the tracer knows by name (numbers from `libc::SYS_*`
+//! for the build's architecture, x86_64 or aarch64), how each argument is decoded, and the named sets a user
 //! picks with `-e`: `memory` (the calls `strace -e trace=memory` shows),
 //! `file-io` and `default` (the memory family plus file I/O).
 
@@ -83,7 +83,8 @@ macro_rules! def {
     };
 }
 
-/// Every call the tracer can name. `memory` marks the calls strace's
+/// Every call the tracer can name on both architectures (see also
+/// [`ARCH_SYSCALLS`]). `memory` marks the calls strace's
 /// `trace=memory` class holds (strace's `TM` flag), `file_io` the file I/O
 /// family of `mmlab trace`'s default set.
 #[rustfmt::skip]
@@ -118,7 +119,6 @@ pub const SYSCALLS: &[SyscallDef] = &[
     def!(462, "mseal", [("addr", Addr), ("len_bytes", Size), ("flags", Hex)], Int, true, false),
     // File I/O.
     def!(libc::SYS_openat, "openat", [("dirfd", DirFd), ("path", Path), ("flags", OpenFlags), ("mode", Mode)], Fd, false, true),
-    def!(libc::SYS_open, "open", [("path", Path), ("flags", OpenFlags), ("mode", Mode)], Fd, false, true),
     def!(libc::SYS_read, "read", [("fd", Fd), ("buf", OutBuf), ("count_bytes", Size)], Size, false, true),
     def!(libc::SYS_pread64, "pread64", [("fd", Fd), ("buf", OutBuf), ("count_bytes", Size), ("offset_bytes", Offset)], Size, false, true),
     def!(libc::SYS_write, "write", [("fd", Fd), ("buf", InBuf), ("count_bytes", Size)], Size, false, true),
@@ -144,32 +144,49 @@ pub const SYSCALLS: &[SyscallDef] = &[
     def!(libc::SYS_fsync, "fsync", [("fd", Fd)], Int, false, false),
     def!(libc::SYS_fdatasync, "fdatasync", [("fd", Fd)], Int, false, false),
     def!(libc::SYS_dup, "dup", [("fd", Fd)], Fd, false, false),
-    def!(libc::SYS_dup2, "dup2", [("oldfd", Fd), ("newfd", Int)], Fd, false, false),
     def!(libc::SYS_dup3, "dup3", [("oldfd", Fd), ("newfd", Int), ("flags", OpenFlags)], Fd, false, false),
     def!(libc::SYS_memfd_create, "memfd_create", [("name", Path), ("flags", Hex)], Fd, false, false),
     def!(libc::SYS_execve, "execve", [("path", Path), ("argv", Addr), ("envp", Addr)], Int, false, false),
     def!(libc::SYS_clone, "clone", [("flags", Hex), ("stack", Addr), ("parent_tid", Addr), ("child_tid", Addr), ("tls", Hex)], Int, false, false),
     def!(libc::SYS_clone3, "clone3", [("args", Addr), ("size", Int)], Int, false, false),
-    def!(libc::SYS_fork, "fork", [], Int, false, false),
-    def!(libc::SYS_vfork, "vfork", [], Int, false, false),
     def!(libc::SYS_wait4, "wait4", [("pid", Int), ("wstatus", OutBuf), ("options", Hex), ("rusage", OutBuf)], Int, false, false),
     def!(libc::SYS_exit_group, "exit_group", [("status", Int)], Int, false, false),
     def!(libc::SYS_getpid, "getpid", [], Int, false, false),
     def!(libc::SYS_getrandom, "getrandom", [("buf", OutBuf), ("count_bytes", Size), ("flags", Hex)], Size, false, false),
     def!(libc::SYS_sigaltstack, "sigaltstack", [("ss", Addr), ("old_ss", OutBuf)], Int, false, false),
-    def!(libc::SYS_arch_prctl, "arch_prctl", [("code", Hex), ("addr", Addr)], Int, false, false),
     def!(libc::SYS_ioctl, "ioctl", [("fd", Fd), ("request", Hex), ("arg", Hex)], Int, false, false),
     def!(libc::SYS_futex, "futex", [("uaddr", Addr), ("op", Int), ("val", Int), ("timeout", Addr), ("uaddr2", Addr), ("val3", Int)], Int, false, false),
 ];
 
+/// Calls that exist on x86_64 only (aarch64 has only the `*at`, `dup3` and
+/// `clone` forms, and no `arch_prctl`).
+#[cfg(target_arch = "x86_64")]
+#[rustfmt::skip]
+pub const ARCH_SYSCALLS: &[SyscallDef] = &[
+    def!(libc::SYS_open, "open", [("path", Path), ("flags", OpenFlags), ("mode", Mode)], Fd, false, true),
+    def!(libc::SYS_dup2, "dup2", [("oldfd", Fd), ("newfd", Int)], Fd, false, false),
+    def!(libc::SYS_fork, "fork", [], Int, false, false),
+    def!(libc::SYS_vfork, "vfork", [], Int, false, false),
+    def!(libc::SYS_arch_prctl, "arch_prctl", [("code", Hex), ("addr", Addr)], Int, false, false),
+];
+
+/// Calls that exist on x86_64 only: none of them on aarch64.
+#[cfg(not(target_arch = "x86_64"))]
+pub const ARCH_SYSCALLS: &[SyscallDef] = &[];
+
+/// Every call the tracer knows on the architecture of this build.
+pub fn known() -> impl Iterator<Item = &'static SyscallDef> {
+    SYSCALLS.iter().chain(ARCH_SYSCALLS)
+}
+
 /// The known call with this number.
 pub fn by_number(number: i64) -> Option<&'static SyscallDef> {
-    SYSCALLS.iter().find(|d| d.number == number)
+    known().find(|d| d.number == number)
 }
 
 /// The known call with this name.
 pub fn by_name(name: &str) -> Option<&'static SyscallDef> {
-    SYSCALLS.iter().find(|d| d.name == name)
+    known().find(|d| d.name == name)
 }
 
 /// The names of `mmlab trace`'s default set, in the order of the issue:
@@ -228,11 +245,7 @@ impl Selection {
     /// strace's `trace=memory` class.
     pub fn memory() -> Selection {
         Selection {
-            numbers: SYSCALLS
-                .iter()
-                .filter(|d| d.memory)
-                .map(|d| d.number)
-                .collect(),
+            numbers: known().filter(|d| d.memory).map(|d| d.number).collect(),
         }
     }
 
@@ -255,10 +268,10 @@ impl Selection {
             match item {
                 "memory" => numbers.extend(Selection::memory().numbers),
                 "file-io" | "file_io" => {
-                    numbers.extend(SYSCALLS.iter().filter(|d| d.file_io).map(|d| d.number))
+                    numbers.extend(known().filter(|d| d.file_io).map(|d| d.number))
                 }
                 "default" => numbers.extend(Selection::default_set().numbers),
-                "all" => numbers.extend(SYSCALLS.iter().map(|d| d.number)),
+                "all" => numbers.extend(known().map(|d| d.number)),
                 name => match by_name(name) {
                     Some(def) => {
                         numbers.insert(def.number);

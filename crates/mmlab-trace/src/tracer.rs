@@ -615,12 +615,11 @@ impl Tracer<'_> {
         let state = self.threads.entry(pid).or_default();
         if !state.in_syscall {
             state.in_syscall = true;
-            let number = regs.orig_rax as i64;
+            let (number, raw) = entry_registers(&regs);
             state.pending = None;
             if selection.contains(number)
                 && let Some(def) = syscalls::by_number(number)
             {
-                let raw = [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9];
                 let raw = raw[..def.args.len()].to_vec();
                 let mut args_text = Vec::with_capacity(raw.len());
                 let mut args = serde_json::Map::new();
@@ -640,7 +639,7 @@ impl Tracer<'_> {
         } else {
             state.in_syscall = false;
             if let Some(pending) = state.pending.take() {
-                let record = self.finish(pid, pending, Some(regs.rax as i64));
+                let record = self.finish(pid, pending, Some(return_value(&regs)));
                 on_record(&record);
                 self.records.push(record);
             }
@@ -697,4 +696,35 @@ fn is_group_stop(pid: Pid, signal: Signal) -> bool {
         signal,
         Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
     ) && matches!(ptrace::getsiginfo(pid), Err(Errno::EINVAL))
+}
+
+/// The system call number and its six argument registers at a
+/// syscall-entry stop (x86_64: orig_rax; rdi, rsi, rdx, r10, r8, r9).
+#[cfg(target_arch = "x86_64")]
+fn entry_registers(regs: &libc::user_regs_struct) -> (i64, [u64; 6]) {
+    (
+        regs.orig_rax as i64,
+        [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+    )
+}
+
+/// The return value at a syscall-exit stop (x86_64: rax).
+#[cfg(target_arch = "x86_64")]
+fn return_value(regs: &libc::user_regs_struct) -> i64 {
+    regs.rax as i64
+}
+
+/// aarch64: the number in x8, the arguments in x0-x5 (read at entry: x0
+/// holds the return value at exit). Compiled, not run, on the project's
+/// machines (ptrace does not run under qemu-user).
+#[cfg(target_arch = "aarch64")]
+fn entry_registers(regs: &libc::user_regs_struct) -> (i64, [u64; 6]) {
+    let r = &regs.regs;
+    (r[8] as i64, [r[0], r[1], r[2], r[3], r[4], r[5]])
+}
+
+/// aarch64: the return value in x0 at a syscall-exit stop.
+#[cfg(target_arch = "aarch64")]
+fn return_value(regs: &libc::user_regs_struct) -> i64 {
+    regs.regs[0] as i64
 }

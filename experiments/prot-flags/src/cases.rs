@@ -337,6 +337,7 @@ fn mprotect(plan: &Plan) -> Vec<Case> {
                 for (i, byte) in stub.iter().enumerate() {
                     mapping.write(i, *byte);
                 }
+                raw::sync_instruction_cache(mapping.addr(), stub.len());
                 raw::protect(mapping.addr(), mapping.length(), PROT_READ | PROT_EXEC)?;
                 call_stub(&mapping)
             },

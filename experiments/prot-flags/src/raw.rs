@@ -212,6 +212,46 @@ pub const STUB: Option<&[u8]> = Some(&[0x40, 0x05, 0x80, 0x52, 0xC0, 0x03, 0x5F,
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 pub const STUB: Option<&[u8]> = None;
 
+/// Makes code just written through the data side visible to instruction
+/// fetch, as a JIT must before it calls what it wrote: on aarch64 the
+/// instruction cache is not coherent with stores, so each line is cleaned
+/// to the point of unification (`dc cvau`), invalidated in the instruction
+/// cache (`ic ivau`), and the pipeline is resynchronised (`isb`); the line
+/// sizes come from CTR_EL0, which Linux lets user space read. On x86_64
+/// the hardware keeps the caches coherent, so there is nothing to do.
+#[cfg(target_arch = "aarch64")]
+pub fn sync_instruction_cache(addr: usize, len: usize) {
+    use std::arch::asm;
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 at EL0 is allowed on Linux (SCTLR_EL1.UCT) and
+    // touches no memory.
+    unsafe { asm!("mrs {0}, ctr_el0", out(reg) ctr, options(nomem, nostack, preserves_flags)) };
+    let data_line = 4usize << ((ctr >> 16) & 0xf);
+    let instruction_line = 4usize << (ctr & 0xf);
+    let end = addr + len;
+    let mut line = addr & !(data_line - 1);
+    while line < end {
+        // SAFETY: cache maintenance by address on memory this process maps
+        // readable and writable; it changes no data.
+        unsafe { asm!("dc cvau, {0}", in(reg) line, options(nostack, preserves_flags)) };
+        line += data_line;
+    }
+    // SAFETY: barriers only.
+    unsafe { asm!("dsb ish", options(nostack, preserves_flags)) };
+    let mut line = addr & !(instruction_line - 1);
+    while line < end {
+        // SAFETY: as for `dc cvau` above.
+        unsafe { asm!("ic ivau, {0}", in(reg) line, options(nostack, preserves_flags)) };
+        line += instruction_line;
+    }
+    // SAFETY: barriers only.
+    unsafe { asm!("dsb ish", "isb", options(nostack, preserves_flags)) };
+}
+
+/// x86_64 (and any other architecture without a stub): nothing to do.
+#[cfg(not(target_arch = "aarch64"))]
+pub fn sync_instruction_cache(_addr: usize, _len: usize) {}
+
 pub fn page_size() -> usize {
     mmlab_core::fingerprint::page_size()
 }
