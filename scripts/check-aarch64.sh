@@ -12,33 +12,36 @@
 #
 # Installs what it needs (rustup's aarch64 target; Debian's
 # gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and qemu-user) as root with
-# apt-get; says why and fails where it cannot.
+# apt-get. Where they cannot be installed (no network, not root), it says
+# SKIPPED with the reason and exits 0, like the tests that need a missing
+# tool; a failed build or a wrong result always fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=aarch64-unknown-linux-gnu
 
-if [ "$(uname -m)" != x86_64 ]; then
-  echo "check-aarch64: this check cross-builds from x86_64; on $(uname -m) run make test instead" >&2
-  exit 1
-fi
+skip() {
+  echo "check-aarch64: SKIPPED: $*" >&2
+  exit 0
+}
+[ "$(uname -m)" = x86_64 ] || skip "this check cross-builds from x86_64; on $(uname -m) make test covers it"
+command -v rustup >/dev/null 2>&1 || skip "no rustup to install the $target target"
 if ! rustup target list --installed | grep -qx "$target"; then
   echo "check-aarch64: installing the rust target $target"
-  rustup target add "$target" >/dev/null
+  rustup target add "$target" >/dev/null 2>&1 || skip "cannot install the rust target $target (rustup target add failed)"
 fi
 need=()
 command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 command -v qemu-aarch64 >/dev/null 2>&1 || need+=(qemu-user)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "check-aarch64: missing ${need[*]} and cannot install them (needs root and apt-get)" >&2
-    exit 1
+    skip "missing ${need[*]}, and installing them needs root and apt-get"
   fi
   echo "check-aarch64: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
-    apt-get update -qq >/dev/null
-    apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
-  }
+    apt-get update -qq >/dev/null 2>&1
+    apt-get install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1
+  } || skip "cannot install ${need[*]} with apt-get"
 fi
 
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
