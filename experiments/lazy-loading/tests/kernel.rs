@@ -25,6 +25,20 @@ fn all_pages() -> Vec<usize> {
     (0..N_PAGES).collect()
 }
 
+/// Runs the measured functions once on a one-page mapping, so that the
+/// faults of their own code pages and of new stack pages (which the first
+/// call in a test thread can take, depending on what other tests ran
+/// first) are taken here, not inside a measured phase.
+fn warm_up(meter: &Meter) {
+    let small = Mapping::anonymous(4096, MapOptions::default()).unwrap();
+    let file = tempfile::tempfile().unwrap();
+    file.set_len(4096).unwrap();
+    // Maps a page of a file without touching it: mmap's own code path.
+    let _ = meter.phase(|| Mapping::file(&file, 4096, MapOptions::default()));
+    let _ = meter.phase(|| small.write_pages(&[0], 1));
+    let _ = meter.phase(|| small.read_pages(&[0]));
+}
+
 /// The fault counts of a region from both sources, checked to agree.
 fn faults(phase: &Phase) -> u64 {
     let rusage = phase.faults();
@@ -40,6 +54,7 @@ fn right_after_mmap_of_an_evicted_file_no_page_is_resident() {
     let (_base, _dir, file) = data_file("evicted");
     mapping::evict_file(&file).unwrap();
     let meter = Meter::open().unwrap();
+    warm_up(&meter);
     let (mapping, phase) =
         meter.phase(|| Mapping::file(&file, SIZE as usize, MapOptions::default()));
     let mapping = mapping.unwrap();
@@ -53,6 +68,7 @@ fn touching_one_page_of_an_evicted_file_faults_and_makes_it_resident() {
     let (_base, _dir, file) = data_file("one-page");
     mapping::evict_file(&file).unwrap();
     let meter = Meter::open().unwrap();
+    warm_up(&meter);
     let mapping = Mapping::file(&file, SIZE as usize, MapOptions::default()).unwrap();
     let middle = N_PAGES / 2;
     let (_, phase) = meter.phase(|| mapping.read_pages(&[middle]));
@@ -76,6 +92,7 @@ fn map_populate_leaves_no_fault_for_the_first_touches() {
     let (_base, _dir, file) = data_file("populate");
     mapping::evict_file(&file).unwrap();
     let meter = Meter::open().unwrap();
+    warm_up(&meter);
     let options = MapOptions {
         populate: true,
         ..MapOptions::default()
@@ -98,14 +115,19 @@ fn map_populate_leaves_no_fault_for_the_first_touches() {
 #[test]
 fn a_second_pass_over_a_touched_anonymous_mapping_takes_no_fault() {
     let meter = Meter::open().unwrap();
+    warm_up(&meter);
     let mapping = Mapping::anonymous(SIZE as usize, MapOptions::default()).unwrap();
     mapping.advise(Advice::NoHugePage).unwrap();
     let pages = all_pages();
     let (_, first) = meter.phase(|| mapping.write_pages(&pages, 1));
-    assert_eq!(
-        faults(&first),
-        N_PAGES as u64,
-        "one fault per written page without THP"
+    // One fault per written page without THP. The warm-up takes the test's
+    // own code and stack faults, but one stray fault was seen here once
+    // (2,049 for 2,048 pages, before the warm-up existed), so two extra are
+    // allowed; THP or any batching of anonymous faults would give far fewer.
+    let first_faults = faults(&first);
+    assert!(
+        (N_PAGES as u64..=N_PAGES as u64 + 2).contains(&first_faults),
+        "one fault per written page without THP: {first_faults} faults for {N_PAGES} pages"
     );
     let (_, second) = meter.phase(|| {
         mapping.write_pages(&pages, 2);
@@ -120,6 +142,7 @@ fn a_second_pass_over_a_touched_anonymous_mapping_takes_no_fault() {
 #[test]
 fn writing_anonymous_memory_read_first_costs_twice_the_faults_of_write_first() {
     let meter = Meter::open().unwrap();
+    warm_up(&meter);
     let pages = all_pages();
 
     let read_first = Mapping::anonymous(SIZE as usize, MapOptions::default()).unwrap();
