@@ -184,6 +184,33 @@ impl MemoryCgroup {
     }
 }
 
+/// Where [`MemoryCgroup::create`] would make its cgroup, checked without
+/// making anything: `cgroup v1 <folder>`, or why it could not.
+pub fn where_a_child_could_be_made() -> Result<String, String> {
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+    let (version, parent) = own_memory_cgroup(&cgroup, &mountinfo)?;
+    if version == CgroupVersion::V2 {
+        let enabled =
+            std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+        if !enabled.split_whitespace().any(|c| c == "memory") {
+            return Err(format!(
+                "the memory controller is not enabled for children of {} (cgroup.subtree_control)",
+                parent.display()
+            ));
+        }
+    }
+    if nix::unistd::access(&parent, nix::unistd::AccessFlags::W_OK).is_err() {
+        return Err(format!(
+            "{} is not writable by this user (root needed)",
+            parent.display()
+        ));
+    }
+    Ok(format!("{} {}", version.name(), parent.display()))
+}
+
 /// Kills what is left inside (only the run's own children can be there),
 /// then removes the folder, retrying while the kernel finishes the exits.
 fn remove(path: &Path) {
@@ -349,6 +376,23 @@ mod tests {
     #[test]
     fn escaped_mount_points_are_read_back() {
         assert_eq!(unescape("/mnt/my\\040cgroups"), "/mnt/my cgroups");
+    }
+
+    #[test]
+    fn the_fingerprint_says_what_create_finds() {
+        let said = where_a_child_could_be_made();
+        match (&said, MemoryCgroup::create(MIN_LIMIT_BYTES)) {
+            (Ok(place), Ok(made)) => {
+                // "cgroup v1 <folder>": the cgroup is made inside that folder.
+                let folder = place.splitn(3, ' ').nth(2).unwrap();
+                assert!(made.path().starts_with(folder), "{place} vs {made:?}");
+                let path = made.path().to_path_buf();
+                drop(made);
+                assert!(!path.exists(), "{} is removed", path.display());
+            }
+            (Err(_), Err(_)) => println!("no memory cgroup here: {said:?}"),
+            (said, made) => panic!("the fingerprint says {said:?}, create says {made:?}"),
+        }
     }
 
     #[test]

@@ -54,8 +54,10 @@ pub struct Fingerprint {
     pub pmu_reason: Option<String>,
     pub data_dir: String,
     pub data_dir_fs: String,
-    /// Whether a cgroup v2 memory controller is available.
-    pub cgroup_v2_memory: bool,
+    /// Where `--memory-limit` would make its child memory cgroup
+    /// (`cgroup v1 /sys/fs/cgroup/memory/...`), or `unavailable: <why>`.
+    #[serde(default = "unknown")]
+    pub memory_cgroup: String,
     pub fault_around_bytes: Known<u64>,
     pub rustc: String,
     pub build_profile: String,
@@ -199,32 +201,15 @@ pub fn probe_hardware_pmu() -> Result<(), String> {
     })
 }
 
-fn cgroup_v2_memory() -> bool {
-    // A unified hierarchy with the memory controller enabled for children of
-    // our own cgroup.
-    let Some(line) = std::fs::read_to_string("/proc/self/cgroup")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("0::"))
-                .map(|l| l[3..].to_string())
-        })
-    else {
-        return false;
-    };
-    let Some(root) = std::fs::read_to_string("/proc/self/mounts")
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                (f.get(2) == Some(&"cgroup2")).then(|| f[1].to_string())
-            })
-        })
-    else {
-        return false;
-    };
-    let controllers = format!("{root}{line}/cgroup.controllers");
-    std::fs::read_to_string(controllers).is_ok_and(|c| c.split_whitespace().any(|w| w == "memory"))
+fn unknown() -> String {
+    "unknown".to_string()
+}
+
+fn memory_cgroup() -> String {
+    match crate::cgroup::where_a_child_could_be_made() {
+        Ok(place) => place,
+        Err(reason) => format!("unavailable: {reason}"),
+    }
 }
 
 impl Fingerprint {
@@ -269,7 +254,7 @@ impl Fingerprint {
             pmu_reason: pmu.err(),
             data_dir: data_dir_display,
             data_dir_fs,
-            cgroup_v2_memory: cgroup_v2_memory(),
+            memory_cgroup: memory_cgroup(),
             fault_around_bytes: read_trimmed("/sys/kernel/debug/fault_around_bytes")
                 .and_then(|v| v.parse().ok())
                 .into(),

@@ -70,11 +70,11 @@ pub fn capabilities(fp: &Fingerprint) -> Vec<Capability> {
             remedy: "run as root".into(),
         },
         Capability {
-            name: "cgroup v2 memory",
-            available: fp.cgroup_v2_memory,
-            detail: if fp.cgroup_v2_memory { "memory controller available to this process's cgroup".into() } else { "no cgroup v2 memory controller for this process".into() },
-            cost: "a real page-cache limit (repeated-access --cgroup-limit); eviction before each pass is used instead",
-            remedy: "boot with a unified cgroup v2 hierarchy (systemd.unified_cgroup_hierarchy=1)".into(),
+            name: "memory cgroup",
+            available: !fp.memory_cgroup.starts_with("unavailable") && fp.memory_cgroup != "unknown",
+            detail: fp.memory_cgroup.clone(),
+            cost: "a real page cache smaller than the file (repeated-access --memory-limit SIZE); evicting the file before every pass simulates one instead",
+            remedy: "run as root where the memory controller is a cgroup v1 hierarchy, or cgroup v2 with memory in the own cgroup's cgroup.subtree_control".into(),
         },
     ]
 }
