@@ -1159,6 +1159,41 @@ fn figures(
             out.push(f);
         }
 
+        if let Some(limit) = plan.memory_limit_bytes {
+            let mut f = base(
+                "storage-per-pass-memory-limit",
+                format!(
+                    "Page cache limited to {} by a memory cgroup: how much does each pass read from storage?{of}",
+                    format_size(limit)
+                ),
+                FigureKind::Bar,
+                "samples",
+                Axis::new("series", "method"),
+                Axis::new(
+                    "io_read_bytes",
+                    "read from storage per pass (/proc/self/io read_bytes)",
+                ),
+                "pass_kind",
+            );
+            f.filter = filter(
+                size,
+                &[
+                    ("scenario", Scenario::MemoryLimit.name().into()),
+                    ("headline", true.into()),
+                ],
+            );
+            f.reference_lines = vec![ReferenceLine {
+                label: format!("the file, {}", format_size(size)),
+                value: size as f64,
+            }];
+            f.how_to_read = format!(
+                "Two bars per method: the first pass (the file was evicted before it) and the later passes (median, p5-p95 whisker). Later passes of a file that stayed cached read nothing; under a {} limit a bar at the file's size means every pass read the whole file again, and one above it means pages were read, dropped before use and read again.",
+                format_size(limit)
+            );
+            f.claims = vec!["S14".into()];
+            out.push(f);
+        }
+
         let mut f = base(
             "cpu-time",
             format!("Where does a pass spend its CPU time: in the program or in the kernel?{of}"),

@@ -115,6 +115,12 @@ fn a_run_with_a_memory_limit_adds_the_scenario_and_removes_its_cgroup() {
             .iter()
             .any(|f| f.id == "time-per-pass-memory-limit")
     );
+    assert!(
+        result
+            .figures
+            .iter()
+            .any(|f| f.id == "storage-per-pass-memory-limit")
+    );
     let s14 = &result.claims[2];
     assert!(
         s14.evidence.contains("memory cgroup limited to 16 MiB"),
