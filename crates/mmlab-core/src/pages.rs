@@ -281,6 +281,128 @@ pub fn kpageflags_names(flags: u64) -> Vec<&'static str> {
         .collect()
 }
 
+/// The folios behind a mapped range: how many folios of each size (in
+/// pages) back its present pages, from the frame numbers in pagemap and the
+/// COMPOUND_HEAD / COMPOUND_TAIL bits of /proc/kpageflags (root only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolioSizes {
+    /// Folio size in pages -> folios of that size. A folio that the range
+    /// cuts (the range starts or ends inside it) counts with the pages the
+    /// range holds.
+    pub histogram: BTreeMap<u64, u64>,
+    /// Pages of the range not present in the page table (not counted).
+    pub n_pages_not_present: u64,
+}
+
+impl FolioSizes {
+    /// Present pages counted.
+    pub fn n_pages(&self) -> u64 {
+        self.histogram.iter().map(|(size, n)| size * n).sum()
+    }
+
+    /// Pages in folios of more than one page.
+    pub fn n_pages_in_large_folios(&self) -> u64 {
+        self.histogram
+            .iter()
+            .filter(|(size, _)| **size > 1)
+            .map(|(size, n)| size * n)
+            .sum()
+    }
+
+    /// The size of the folio an average page sits in (page-weighted mean),
+    /// `None` when no page was present.
+    pub fn mean_pages_per_folio_of_a_page(&self) -> Option<f64> {
+        let pages = self.n_pages();
+        (pages > 0).then(|| {
+            self.histogram
+                .iter()
+                .map(|(size, n)| (size * size * n) as f64)
+                .sum::<f64>()
+                / pages as f64
+        })
+    }
+
+    pub fn largest(&self) -> Option<u64> {
+        self.histogram.keys().next_back().copied()
+    }
+}
+
+const KPF_COMPOUND_HEAD: u64 = 1 << 15;
+const KPF_COMPOUND_TAIL: u64 = 1 << 16;
+
+/// Groups the pages of a range into folios from each present page's frame
+/// number and kpageflags word (`None` for a page not present). A page
+/// starts a new folio unless it is a compound tail whose frame follows the
+/// previous page's.
+pub fn group_folios(pages: &[Option<(u64, u64)>]) -> FolioSizes {
+    let mut sizes = FolioSizes::default();
+    let mut current: Option<(u64, u64)> = None; // (size so far, last pfn)
+    for page in pages {
+        match page {
+            None => {
+                sizes.n_pages_not_present += 1;
+                if let Some((size, _)) = current.take() {
+                    *sizes.histogram.entry(size).or_default() += 1;
+                }
+            }
+            Some((pfn, flags)) => {
+                let continues = flags & KPF_COMPOUND_TAIL != 0
+                    && flags & KPF_COMPOUND_HEAD == 0
+                    && current.is_some_and(|(_, last)| last + 1 == *pfn);
+                current = match current {
+                    Some((size, _)) if continues => Some((size + 1, *pfn)),
+                    Some((size, _)) => {
+                        *sizes.histogram.entry(size).or_default() += 1;
+                        Some((1, *pfn))
+                    }
+                    None => Some((1, *pfn)),
+                };
+            }
+        }
+    }
+    if let Some((size, _)) = current {
+        *sizes.histogram.entry(size).or_default() += 1;
+    }
+    sizes
+}
+
+/// The folio sizes behind `[addr, addr + len)` of this process (pages must
+/// be mapped to be seen: touch them first). Needs root for frame numbers.
+pub fn folio_sizes(addr: usize, len: usize) -> Result<FolioSizes, FrameError> {
+    use std::os::unix::fs::FileExt;
+    let page = page_size();
+    let n = len.div_ceil(page);
+    let unreadable = |path: &str, e: std::io::Error| FrameError::Unreadable {
+        path: path.to_string(),
+        message: e.to_string(),
+    };
+    let pagemap =
+        fs::File::open("/proc/self/pagemap").map_err(|e| unreadable("/proc/self/pagemap", e))?;
+    let mut words = vec![0u8; n * 8];
+    pagemap
+        .read_exact_at(&mut words, (addr / page * 8) as u64)
+        .map_err(|e| unreadable("/proc/self/pagemap", e))?;
+    let kpageflags =
+        fs::File::open("/proc/kpageflags").map_err(|e| unreadable("/proc/kpageflags", e))?;
+    let mut pages = Vec::with_capacity(n);
+    for word in words.chunks_exact(8) {
+        let entry = decode_pagemap(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        if !entry.present || entry.swapped {
+            pages.push(None);
+            continue;
+        }
+        if entry.pfn == 0 {
+            return Err(FrameError::NeedsCapSysAdmin);
+        }
+        let mut flags = [0u8; 8];
+        kpageflags
+            .read_exact_at(&mut flags, entry.pfn * 8)
+            .map_err(|e| unreadable("/proc/kpageflags", e))?;
+        pages.push(Some((entry.pfn, u64::from_le_bytes(flags))));
+    }
+    Ok(group_folios(&pages))
+}
+
 /// `read_bytes` of /proc/self/io: bytes this process caused to be read from
 /// storage (the real I/O behind major faults and readahead).
 pub fn proc_self_io_read_bytes() -> Option<u64> {
@@ -372,6 +494,31 @@ mod tests {
         assert!(e.present && e.file_or_shared_anon && !e.exclusive);
         assert_eq!(e.pfn, 0x1234);
         assert_eq!(decode_pagemap(0).pfn, 0);
+    }
+
+    #[test]
+    fn folios_are_grouped_by_compound_bits_and_contiguous_frames() {
+        const HEAD: u64 = KPF_COMPOUND_HEAD;
+        const TAIL: u64 = KPF_COMPOUND_TAIL;
+        let pages = [
+            Some((100, 0)),    // an order-0 folio
+            Some((200, HEAD)), // a 4-page folio
+            Some((201, TAIL)),
+            Some((202, TAIL)),
+            Some((203, TAIL)),
+            Some((205, TAIL)), // a tail of another folio: cut by the range
+            None,              // not mapped
+            Some((300, HEAD)), // a 2-page folio at the end
+            Some((301, TAIL)),
+        ];
+        let sizes = group_folios(&pages);
+        assert_eq!(sizes.histogram, BTreeMap::from([(1, 2), (2, 1), (4, 1)]));
+        assert_eq!(sizes.n_pages_not_present, 1);
+        assert_eq!(sizes.n_pages(), 8);
+        assert_eq!(sizes.n_pages_in_large_folios(), 6);
+        assert_eq!(sizes.largest(), Some(4));
+        // (1*1*2 + 2*2*1 + 4*4*1) / 8 pages
+        assert_eq!(sizes.mean_pages_per_folio_of_a_page(), Some(22.0 / 8.0));
     }
 
     #[test]

@@ -82,3 +82,66 @@ fn a_frame_from_pagemap_is_non_zero_as_root() {
         Err(other) => panic!("{other}"),
     }
 }
+
+#[test]
+fn folio_sizes_cover_every_mapped_page_and_anonymous_small_pages_are_single() {
+    let len = 64 * 4096;
+    // SAFETY: a private anonymous mapping this test owns.
+    let addr = unsafe {
+        nix::sys::mman::mmap_anonymous(
+            None,
+            NonZeroUsize::new(len).unwrap(),
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_PRIVATE,
+        )
+    }
+    .unwrap();
+    // SAFETY: advising and writing the mapping made above.
+    unsafe {
+        nix::sys::mman::madvise(addr, len, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE).unwrap();
+        for i in 0..64 {
+            std::ptr::write_volatile((addr.as_ptr() as *mut u8).add(i * 4096), 1);
+        }
+    }
+    match pages::folio_sizes(addr.as_ptr() as usize, len) {
+        Ok(sizes) => {
+            assert!(mmlab_core::fingerprint::is_root());
+            // Without THP every written anonymous page is its own folio.
+            assert_eq!(sizes.histogram, std::collections::BTreeMap::from([(1, 64)]));
+            assert_eq!(sizes.n_pages_not_present, 0);
+        }
+        Err(pages::FrameError::NeedsCapSysAdmin) => {
+            assert!(!mmlab_core::fingerprint::is_root());
+            eprintln!("skipped: physical frames need root (CAP_SYS_ADMIN)");
+        }
+        Err(other) => panic!("{other}"),
+    }
+    // SAFETY: unmapping the mapping made above.
+    unsafe { nix::sys::mman::munmap(addr, len) }.unwrap();
+
+    // A file read into the page cache and mapped in full: every page is in
+    // exactly one folio, whatever sizes the kernel chose.
+    let dir = mmlab_core::DataDir::create(Some(std::path::Path::new("."))).unwrap();
+    let file = dir.create_file("folios", 4 << 20).unwrap();
+    file.evict().unwrap();
+    std::fs::read(&file.path).unwrap();
+    let handle = file.open().unwrap();
+    let len = 4 << 20;
+    // SAFETY: a read-only mapping of a file this test owns.
+    let addr = unsafe {
+        mmap(
+            None,
+            NonZeroUsize::new(len).unwrap(),
+            ProtFlags::PROT_READ,
+            MapFlags::MAP_SHARED | MapFlags::MAP_POPULATE,
+            handle.as_fd(),
+            0,
+        )
+    }
+    .unwrap();
+    if let Ok(sizes) = pages::folio_sizes(addr.as_ptr() as usize, len) {
+        assert_eq!(sizes.n_pages(), file.number_of_pages(), "{sizes:?}");
+    }
+    // SAFETY: unmapping the mapping made above.
+    unsafe { nix::sys::mman::munmap(addr, len) }.unwrap();
+}

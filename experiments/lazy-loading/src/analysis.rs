@@ -189,12 +189,7 @@ pub fn pages_per_fault_rows(samples: &[Value]) -> Vec<Value> {
         );
         match (scenario, phase) {
             ("folios", "touch") => {
-                let state = match state {
-                    "written" => "written by write()",
-                    "read()" => "cached by read()",
-                    "split" => "split (cached by MADV_RANDOM faults)",
-                    other => other,
-                };
+                let state = folio_state_label(state);
                 let advice = if case == "default" {
                     String::new()
                 } else {
@@ -215,6 +210,57 @@ pub fn pages_per_fault_rows(samples: &[Value]) -> Vec<Value> {
                 add(format!("anonymous, {case}"), s)
             }
             _ => {}
+        }
+    }
+    rows
+}
+
+/// How the page-cache states of the folios scenario are named in figures.
+pub fn folio_state_label(state: &str) -> &str {
+    match state {
+        "written" => "written by write()",
+        "read()" => "cached by read()",
+        "split" => "split (cached by MADV_RANDOM faults)",
+        other => other,
+    }
+}
+
+/// The folio-size figure's rows: for each page-cache state of the folios
+/// scenario (first repetition), the pages of the file in folios of each
+/// size, every size seen in any state listed for every state (0 where
+/// absent) so that the bars line up, smallest size first.
+pub fn folio_size_rows(samples: &[Value]) -> Vec<Value> {
+    let histograms: Vec<(&str, BTreeMap<u64, u64>)> = samples
+        .iter()
+        .filter(|s| {
+            text(s, "scenario") == "folios"
+                && text(s, "phase") == "touch"
+                && text(s, "case") == "default"
+                && number(s, "repetition") == Some(0.0)
+        })
+        .filter_map(|s| {
+            let histogram = s.get("folio_histogram")?.as_object()?;
+            let sizes = histogram
+                .iter()
+                .filter_map(|(pages, n)| Some((pages.parse().ok()?, n.as_u64()?)))
+                .collect();
+            Some((folio_state_label(text(s, "file_state")), sizes))
+        })
+        .collect();
+    let all_sizes: std::collections::BTreeSet<u64> = histograms
+        .iter()
+        .flat_map(|(_, h)| h.keys().copied())
+        .collect();
+    let mut rows = Vec::new();
+    for size in &all_sizes {
+        for (state, histogram) in &histograms {
+            let folios = histogram.get(size).copied().unwrap_or(0);
+            rows.push(json!({
+                "file_state": state,
+                "folio_pages": size.to_string(),
+                "n_folios": folios,
+                "n_pages": folios * size,
+            }));
         }
     }
     rows

@@ -85,6 +85,18 @@ pub fn all(n_pages: u64, file_size_bytes: u64, pages_per_cell: usize) -> Vec<Fig
         "Pages that became present in the page table during a full pass, divided by the faults of that pass. 1 means one page per fault (anonymous memory, MADV_RANDOM, the zero page); 16 is fault-around over small folios (fault_around_bytes = 64 KiB); hundreds mean large folios or 2 MiB huge pages mapped whole.",
         &["S6"],
     );
+    let folio_sizes = figure(
+        "folio-sizes",
+        "How big are the folios that hold the file in the page cache?",
+        FigureKind::Bar,
+        "folio_sizes",
+        &[],
+        Axis::new("folio_pages", "folio size (pages of 4 KiB; 512 = 2 MiB)"),
+        Axis::log("n_pages", "pages of the file in folios of this size"),
+        Some("file_state"),
+        "Read from /proc/kpageflags (compound head and tail bits) for the frame behind every page of the fully mapped file, as root; first repetition. Compare with the pages-per-fault figure: one fault can map a whole large folio, while pages in single-page folios are mapped only as far as fault-around reaches (fault_around_bytes). Which sizes the kernel picks depends on how the file entered the page cache (the size of the write() calls, readahead, faults one page at a time) and on the filesystem and kernel version.",
+        &["S6"],
+    );
     let cold_warm_time = figure(
         "cold-vs-warm-time",
         "What does the first access to an uncached file cost, by mmap and by read()?",
@@ -209,6 +221,7 @@ pub fn all(n_pages: u64, file_size_bytes: u64, pages_per_cell: usize) -> Vec<Fig
         faults,
         resident,
         pages_per_fault,
+        folio_sizes,
         cold_warm_time,
         cold_warm_io,
         advice_cold,

@@ -326,6 +326,17 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
             "lower /proc/sys/kernel/perf_event_paranoid (as root) or run as root",
         ));
     }
+    let folio_rows = analysis::folio_size_rows(&samples);
+    let folio_reason = samples
+        .iter()
+        .find_map(|s| s.get("folio_sizes_unavailable").and_then(Value::as_str));
+    if let Some(reason) = folio_reason.filter(|_| folio_rows.is_empty()) {
+        warnings.push(Warning::new(
+            "folio-sizes-not-measured",
+            format!("folio sizes were not read ({reason}), so the folio-sizes figure is left out"),
+            "run as root: physical frames and /proc/kpageflags need CAP_SYS_ADMIN",
+        ));
+    }
     if !meter.missing_events.is_empty() {
         warnings.push(Warning::new(
             "missing-tracepoints",
@@ -390,6 +401,9 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
         "pages_per_fault".into(),
         Value::Array(analysis::pages_per_fault_rows(&samples)),
     );
+    result
+        .extra
+        .insert("folio_sizes".into(), Value::Array(folio_rows.clone()));
     result.extra.insert(
         "cold_vs_warm".into(),
         Value::Array(analysis::cold_vs_warm_rows(&samples)),
@@ -418,6 +432,9 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
     result.claims = claims;
     result.warnings = warnings;
     result.figures = figures::all(n_pages, plan.file_size_bytes, pages_per_cell);
+    if folio_rows.is_empty() {
+        result.figures.retain(|f| f.id != "folio-sizes");
+    }
     drop(lab);
     drop(dir);
     Ok(result.finish(started))

@@ -355,6 +355,33 @@ impl<'m> Lab<'m> {
             let smaps = trial.mapping.smaps()?;
             self.annotate_last("file_pmd_mapped_kib", smaps.kib("FilePmdMapped"));
             self.annotate_last("rss_kib", smaps.kib("Rss"));
+            if advice.is_none() {
+                // The folios behind the page cache, now that every page is
+                // mapped: what one fault can map at once.
+                let address = trial.mapping.address();
+                match mmlab_core::pages::folio_sizes(address, trial.mapping.len()) {
+                    Ok(sizes) => {
+                        let histogram: serde_json::Map<String, Value> = sizes
+                            .histogram
+                            .iter()
+                            .map(|(pages, n)| (pages.to_string(), Value::from(*n)))
+                            .collect();
+                        self.annotate_last("folio_histogram", histogram);
+                        self.annotate_last(
+                            "n_pages_in_large_folios",
+                            sizes.n_pages_in_large_folios(),
+                        );
+                        self.annotate_last("largest_folio_pages", sizes.largest());
+                        self.annotate_last(
+                            "mean_folio_pages_of_a_page",
+                            sizes.mean_pages_per_folio_of_a_page(),
+                        );
+                    }
+                    Err(reason) => {
+                        self.annotate_last("folio_sizes_unavailable", reason.to_string())
+                    }
+                }
+            }
         }
         Ok(())
     }

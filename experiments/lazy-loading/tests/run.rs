@@ -136,6 +136,33 @@ fn a_small_run_writes_a_complete_result() {
         );
     }
 
+    // Folio sizes (kpageflags, root only): every page of the file is in
+    // exactly one folio in each page-cache state.
+    let folio_rows = result.extra["folio_sizes"].as_array().unwrap();
+    if mmlab_core::fingerprint::is_root() {
+        for state in [
+            "written by write()",
+            "cached by read()",
+            "split (cached by MADV_RANDOM faults)",
+        ] {
+            let pages: u64 = folio_rows
+                .iter()
+                .filter(|r| r["file_state"] == state)
+                .map(|r| r["n_pages"].as_u64().unwrap())
+                .sum();
+            assert_eq!(pages, n_pages, "pages in folios when {state}");
+        }
+    } else {
+        assert!(folio_rows.is_empty());
+        assert!(!result.figures.iter().any(|f| f.id == "folio-sizes"));
+        assert!(
+            result
+                .warnings
+                .iter()
+                .any(|w| w.kind == "folio-sizes-not-measured")
+        );
+    }
+
     let kinds: Vec<FigureKind> = result.figures.iter().map(|f| f.kind).collect();
     for kind in [FigureKind::Line, FigureKind::Bar, FigureKind::Strips] {
         assert!(kinds.contains(&kind), "a {kind:?} figure is declared");
