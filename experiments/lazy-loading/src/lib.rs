@@ -477,6 +477,15 @@ fn lazy_numbers(plan: &Plan, samples: &[Value]) -> verdicts::LazyNumbers {
             ("phase", "touch"),
         ],
     );
+    let warm_folios = select(
+        samples,
+        &[
+            ("scenario", "folios"),
+            ("file_state", "read()"),
+            ("case", "default"),
+            ("phase", "touch"),
+        ],
+    );
     verdicts::LazyNumbers {
         file_size_bytes: plan.file_size_bytes,
         n_pages,
@@ -487,6 +496,8 @@ fn lazy_numbers(plan: &Plan, samples: &[Value]) -> verdicts::LazyNumbers {
         cold_one_page_read_bytes: analysis::median(&one, "storage_read_bytes")
             .map(|m| m.round() as u64),
         warm_all_faults: median_count(&warm_all, "n_faults"),
+        warm_folio_mean_pages: analysis::median(&warm_folios, "mean_folio_pages_of_a_page"),
+        warm_largest_folio_pages: max_count(&warm_folios, "largest_folio_pages"),
     }
 }
 

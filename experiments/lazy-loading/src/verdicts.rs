@@ -29,6 +29,10 @@ pub struct LazyNumbers {
     pub cold_one_page_read_bytes: Option<u64>,
     /// Warm file, every page touched once: faults.
     pub warm_all_faults: Option<u64>,
+    /// The same warm file (cached by read()): the folio a page sits in, in
+    /// pages (page-weighted mean), and the largest folio (kpageflags, root).
+    pub warm_folio_mean_pages: Option<f64>,
+    pub warm_largest_folio_pages: Option<u64>,
 }
 
 /// The counts S6 is decided from, all present.
@@ -127,6 +131,12 @@ pub fn lazy_loading(n: &LazyNumbers) -> Claim {
         n.n_pages,
         c.warm_all_faults,
     );
+    let evidence = match (n.warm_folio_mean_pages, n.warm_largest_folio_pages) {
+        (Some(mean), Some(largest)) => format!(
+            "{evidence}; its pages sat in folios of up to {largest} pages (a page's folio held {mean:.0} pages on average, from kpageflags)"
+        ),
+        _ => evidence,
+    };
     if c.one_page_resident <= 1 && c.warm_all_faults as f64 >= 0.9 * n.n_pages as f64 {
         claim(
             Verdict::Holds,
@@ -455,6 +465,8 @@ mod tests {
             cold_one_page_resident: Some(one_page_resident),
             cold_one_page_read_bytes: Some(one_page_resident * 4096),
             warm_all_faults: Some(warm_faults),
+            warm_folio_mean_pages: Some(314.3),
+            warm_largest_folio_pages: Some(512),
         }
     }
 
@@ -477,6 +489,15 @@ mod tests {
             Verdict::HoldsWithNuance,
             "(207 pages per fault)",
         );
+        check_s6(
+            lazy(0, 442, 79),
+            Verdict::HoldsWithNuance,
+            "folios of up to 512 pages (a page's folio held 314 pages on average",
+        );
+        let mut no_folios = lazy(0, 442, 79);
+        no_folios.warm_largest_folio_pages = None; // not root: not said at all
+        let c = lazy_loading(&no_folios);
+        assert!(!c.evidence.contains("folio held"), "{}", c.evidence);
         check_s6(lazy(0, 1, 16_384), Verdict::Holds, "one page per reference");
         check_s6(
             lazy(16_384, 16_384, 79),
