@@ -450,11 +450,13 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
                         series_name(method, block)
                     ));
                     let passes = plan.passes(scenario);
-                    records.extend(match (scenario, &cgroup) {
-                        (Scenario::MemoryLimit, Some(cgroup)) => {
-                            run_limited(cgroup, &data, method, block, passes, repetition)?
-                        }
-                        _ => run_passes(
+                    records.extend(if scenario == Scenario::MemoryLimit {
+                        let cgroup = cgroup
+                            .as_ref()
+                            .context("the memory-limit scenario runs only with a memory cgroup")?;
+                        run_limited(cgroup, &data, method, block, passes, repetition)?
+                    } else {
+                        run_passes(
                             &counters,
                             &data,
                             Some(ceiling.bytes()),
@@ -463,7 +465,7 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
                             block,
                             passes,
                             repetition,
-                        )?,
+                        )?
                     });
                     bar.inc(passes as u64);
                 }
