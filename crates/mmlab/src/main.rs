@@ -120,9 +120,16 @@ fn main() {
             std::process::exit(if error.use_stderr() { 2 } else { 0 });
         }
     };
-    let code = match run(cli) {
-        Ok(code) => code,
-        Err(error) => {
+    quiet_on_closed_stdout();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    let code = match outcome {
+        Ok(Ok(code)) => code,
+        // The reader of stdout went away (`mmlab report | head`): the
+        // unwinding already ran every cleanup guard; end as a program
+        // killed by SIGPIPE would, without a message.
+        Err(payload) if is_closed_stdout(payload.as_ref()) => 128 + libc::SIGPIPE,
+        Err(payload) => std::panic::resume_unwind(payload),
+        Ok(Err(error)) => {
             eprintln!("mmlab: {error:#}");
             if error.downcast_ref::<BadInput>().is_some() {
                 2
@@ -132,6 +139,29 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Whether a panic is Rust's "failed printing to stdout: Broken pipe": what
+/// `println!` does when the reader of a pipe has gone (Rust ignores SIGPIPE,
+/// so the write fails with EPIPE instead of killing the process).
+fn is_closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
+    let message = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
+/// A closed stdout is not a bug: its panic unwinds (so that data folders and
+/// mounts are cleaned up) without the panic message and backtrace.
+fn quiet_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_closed_stdout(info.payload()) {
+            default_hook(info);
+        }
+    }));
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

@@ -1,6 +1,6 @@
 //! The mmlab command as a user meets it: help for every subcommand, bad
 //! input answered in one line with exit status 2, and `env` agreeing with
-//! what the machine itself says.
+//! what the machine itself says; a closed stdout (`| head`) ends quietly.
 
 use std::process::{Command, Output};
 
@@ -132,5 +132,25 @@ fn env_agrees_with_the_machine() {
     assert!(
         table.contains("capabilities") && table.contains("hardware PMU"),
         "{table}"
+    );
+}
+
+/// `mmlab list | head -1`: when the reader of stdout has gone, mmlab ends
+/// like a program killed by SIGPIPE (status 141) without a panic message.
+#[test]
+fn a_closed_stdout_ends_quietly_with_status_141() {
+    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    drop(read_end); // the reader is gone before mmlab writes anything
+    let output = Command::new(env!("CARGO_BIN_EXE_mmlab"))
+        .arg("list")
+        .stdout(std::process::Stdio::from(write_end))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("mmlab runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+        "{stderr}"
     );
 }
