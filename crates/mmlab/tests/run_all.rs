@@ -1,6 +1,7 @@
 //! The main job end to end, small: `mmlab run all` writes a valid result per
 //! registered experiment and leaves no data file behind, and Ctrl-C in the
-//! middle of a run leaves no data file behind either.
+//! middle of a run leaves no data file behind either (nor, with
+//! `--memory-limit`, a memory cgroup).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -127,5 +128,82 @@ fn a_run_interrupted_with_sigint_leaves_no_data_files() {
     assert!(
         !out.path().join("lazy-loading.json").exists(),
         "an interrupted run writes no result"
+    );
+}
+
+/// `--memory-limit` interrupted while a child is inside the memory cgroup:
+/// SIGTERM to mmlab alone (the child in the cgroup gets nothing) still ends
+/// with status 130, the cgroup removed (its child killed first) and no data
+/// file left. Skipped, with the reason, where no memory cgroup can be made.
+#[test]
+fn a_memory_limited_run_interrupted_leaves_no_cgroup_and_no_data_files() {
+    let parent = match mmlab_core::cgroup::where_a_child_could_be_made() {
+        Ok(place) => std::path::PathBuf::from(place.splitn(3, ' ').nth(2).unwrap()),
+        Err(reason) => {
+            println!("skipped: {reason}");
+            return;
+        }
+    };
+    let out = tempfile::tempdir_in(".").unwrap();
+    let data = tempfile::tempdir_in(".").unwrap();
+    let mut child = mmlab()
+        .args([
+            "run",
+            "repeated-access",
+            "--quiet",
+            "--size",
+            "64m",
+            "--repeat",
+            "1",
+            "--memory-limit",
+            "16m",
+            "--out",
+        ])
+        .arg(out.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prefix = format!("mmlab-{}-", child.id());
+    let ours = || -> Vec<std::path::PathBuf> {
+        entries(&parent)
+            .into_iter()
+            .filter(|name| name.starts_with(&prefix))
+            .map(|name| parent.join(name))
+            .collect()
+    };
+    let started = Instant::now();
+    let mut occupied = None;
+    while started.elapsed() < Duration::from_secs(120) && occupied.is_none() {
+        occupied = ours().into_iter().find(|cgroup| {
+            std::fs::read_to_string(cgroup.join("cgroup.procs"))
+                .is_ok_and(|procs| !procs.trim().is_empty())
+        });
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let cgroup = occupied.expect("a child ran inside the memory cgroup");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!cgroup.exists(), "{} is removed", cgroup.display());
+    assert!(ours().is_empty(), "left behind: {:?}", ours());
+    assert!(
+        entries(data.path()).is_empty(),
+        "left behind: {:?}",
+        entries(data.path())
     );
 }
