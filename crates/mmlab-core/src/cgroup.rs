@@ -80,24 +80,8 @@ impl MemoryCgroup {
                 format_size(MIN_LIMIT_BYTES)
             );
         }
-        let cgroup = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|e| anyhow::anyhow!("cannot read /proc/self/cgroup: {e}"))?;
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|e| anyhow::anyhow!("cannot read /proc/self/mountinfo: {e}"))?;
-        let (version, parent) = own_memory_cgroup(&cgroup, &mountinfo)
-            .map_err(|e| anyhow::anyhow!("no memory cgroup for --memory-limit: {e}"))?;
-        if version == CgroupVersion::V2 {
-            let control = parent.join("cgroup.subtree_control");
-            let enabled = std::fs::read_to_string(&control).unwrap_or_default();
-            if !enabled.split_whitespace().any(|c| c == "memory") {
-                anyhow::bail!(
-                    "no memory cgroup for --memory-limit: the memory controller is not enabled for children of {} ({} lists \"{}\"); mmlab does not change it",
-                    parent.display(),
-                    control.display(),
-                    enabled.trim()
-                );
-            }
-        }
+        let (version, parent) =
+            locate().map_err(|e| anyhow::anyhow!("no memory cgroup for --memory-limit: {e}"))?;
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let name = format!(
             "mmlab-{}-{}",
@@ -184,24 +168,34 @@ impl MemoryCgroup {
     }
 }
 
-/// Where [`MemoryCgroup::create`] would make its cgroup, checked without
-/// making anything: `cgroup v1 <folder>`, or why it could not.
-pub fn where_a_child_could_be_made() -> Result<String, String> {
+/// This process's memory cgroup folder, if a child with a memory limit can
+/// be made in it: in cgroup v2 the memory controller must already be
+/// enabled for children (`cgroup.subtree_control`), which mmlab never does.
+fn locate() -> Result<(CgroupVersion, PathBuf), String> {
     let cgroup = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
     let (version, parent) = own_memory_cgroup(&cgroup, &mountinfo)?;
     if version == CgroupVersion::V2 {
-        let enabled =
-            std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+        let control = parent.join("cgroup.subtree_control");
+        let enabled = std::fs::read_to_string(&control).unwrap_or_default();
         if !enabled.split_whitespace().any(|c| c == "memory") {
             return Err(format!(
-                "the memory controller is not enabled for children of {} (cgroup.subtree_control)",
-                parent.display()
+                "the memory controller is not enabled for children of {} ({} lists \"{}\"); mmlab does not change it",
+                parent.display(),
+                control.display(),
+                enabled.trim()
             ));
         }
     }
+    Ok((version, parent))
+}
+
+/// Where [`MemoryCgroup::create`] would make its cgroup, checked without
+/// making anything: `cgroup v1 <folder>`, or why it could not.
+pub fn where_a_child_could_be_made() -> Result<String, String> {
+    let (version, parent) = locate()?;
     if nix::unistd::access(&parent, nix::unistd::AccessFlags::W_OK).is_err() {
         return Err(format!(
             "{} is not writable by this user (root needed)",
