@@ -49,6 +49,18 @@ impl CgroupVersion {
 /// counters would not fit beside any page cache.
 pub const MIN_LIMIT_BYTES: u64 = 16 << 20;
 
+/// Refuses a limit below [`MIN_LIMIT_BYTES`]: `16 KiB: too small, ...`.
+pub fn check_limit(limit_bytes: u64) -> Result<(), String> {
+    if limit_bytes < MIN_LIMIT_BYTES {
+        return Err(format!(
+            "{}: too small, at least {} (the child's own memory counts too)",
+            format_size(limit_bytes),
+            format_size(MIN_LIMIT_BYTES)
+        ));
+    }
+    Ok(())
+}
+
 /// A child memory cgroup with a limit; removed when dropped (or by the
 /// interrupt handler), after any process still inside was killed.
 #[derive(Debug)]
@@ -73,13 +85,7 @@ impl MemoryCgroup {
     /// Makes `mmlab-<pid>-<n>` under this process's own memory cgroup and
     /// sets its limit. Errors say what is missing and what a user can do.
     pub fn create(limit_bytes: u64) -> anyhow::Result<MemoryCgroup> {
-        if limit_bytes < MIN_LIMIT_BYTES {
-            anyhow::bail!(
-                "memory limit {} is too small: at least {} (the child's own memory counts too)",
-                format_size(limit_bytes),
-                format_size(MIN_LIMIT_BYTES)
-            );
-        }
+        check_limit(limit_bytes).map_err(|e| anyhow::anyhow!("memory limit {e}"))?;
         let (version, parent) =
             locate().map_err(|e| anyhow::anyhow!("no memory cgroup for --memory-limit: {e}"))?;
         static NEXT: AtomicU64 = AtomicU64::new(1);

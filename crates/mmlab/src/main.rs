@@ -289,13 +289,8 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
             ))
             .into());
         }
-        if limit < mmlab_core::cgroup::MIN_LIMIT_BYTES {
-            return Err(BadInput(format!(
-                "--memory-limit {}: too small, at least {} (the child's own memory counts too)",
-                mmlab_core::format_size(limit),
-                mmlab_core::format_size(mmlab_core::cgroup::MIN_LIMIT_BYTES)
-            ))
-            .into());
+        if let Err(reason) = mmlab_core::cgroup::check_limit(limit) {
+            return Err(BadInput(format!("--memory-limit {reason}")).into());
         }
     }
     check_writable_folder("--out", &args.out)?;

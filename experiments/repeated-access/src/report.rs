@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::methods::{Family, Method, expected_read_calls};
 use crate::plan::{Plan, Scenario};
-use crate::runner::{LimitInfo, PassRecord, SizeInfo, series_name};
+use crate::runner::{PassRecord, SizeInfo, series_name};
 use mmlab_core::cgroup::MemoryCgroup;
 
 /// A warm pass that ran on a CPU less than this fraction of its elapsed
@@ -246,18 +246,19 @@ pub(crate) fn fill(
     plan: &Plan,
     records: &[PassRecord],
     sizes: &[SizeInfo],
-    limit: Option<&LimitInfo>,
+    cgroup: Option<&MemoryCgroup>,
 ) {
     let table = Records { all: records };
-    if let Some(limit) = limit {
+    if let Some(cgroup) = cgroup {
+        let stats = cgroup.stats();
         result.extra.insert(
             "memory_cgroup".into(),
             json!({
-                "cgroup": limit.description,
-                "path": limit.path.display().to_string(),
-                                "limit_bytes": limit.limit_bytes,
-                "peak_bytes": limit.stats.peak_bytes,
-                "oom_kills": limit.stats.oom_kills,
+                "cgroup": cgroup.describe(),
+                "path": cgroup.path().display().to_string(),
+                "limit_bytes": cgroup.limit_bytes(),
+                "peak_bytes": stats.peak_bytes,
+                "oom_kills": stats.oom_kills,
             }),
         );
     }
@@ -346,8 +347,8 @@ pub(crate) fn fill(
         sizes,
         &availability("raw_syscalls:sys_enter"),
     ));
-    if let Some(limit) = limit {
-        result.warnings.extend(limit_warnings(limit, sizes));
+    if let Some(cgroup) = cgroup {
+        result.warnings.extend(limit_warnings(cgroup, sizes));
     }
     result.figures = figures(&table, plan, sizes, &ceilings);
 }
@@ -973,30 +974,31 @@ fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -
 /// What a user should know about the memory cgroup's run: a limit that did
 /// not make the page cache smaller than the file, or processes the OOM
 /// killer ended.
-fn limit_warnings(limit: &LimitInfo, sizes: &[SizeInfo]) -> Vec<Warning> {
+fn limit_warnings(cgroup: &MemoryCgroup, sizes: &[SizeInfo]) -> Vec<Warning> {
+    let limit_bytes = cgroup.limit_bytes();
     let mut out = Vec::new();
     if let Some(size) = sizes
         .iter()
         .map(|s| s.file_size_bytes)
-        .filter(|size| *size <= limit.limit_bytes)
+        .filter(|size| *size <= limit_bytes)
         .max()
     {
         out.push(Warning::new(
             "memory-limit-not-limiting",
             format!(
                 "the memory limit ({}) is not smaller than the {} file, so the whole file can stay cached in the memory-limit scenario",
-                format_size(limit.limit_bytes),
+                format_size(limit_bytes),
                 format_size(size)
             ),
             "give --memory-limit a size well below --size (half of it, say)",
         ));
     }
-    if let Some(n) = limit.stats.oom_kills.filter(|n| *n > 0) {
+    if let Some(n) = cgroup.stats().oom_kills.filter(|n| *n > 0) {
         out.push(Warning::new(
             "memory-limit-oom",
             format!(
                 "the kernel's OOM killer ended {n} process(es) in the memory cgroup ({})",
-                limit.description
+                cgroup.describe()
             ),
             "raise --memory-limit",
         ));

@@ -361,15 +361,6 @@ pub fn mem_available_bytes() -> Option<u64> {
     })
 }
 
-/// The memory cgroup of the memory-limit scenario, as it was at the end.
-#[derive(Debug, Clone)]
-pub struct LimitInfo {
-    pub description: String,
-    pub path: std::path::PathBuf,
-    pub limit_bytes: u64,
-    pub stats: CgroupStats,
-}
-
 /// What one file size contributed besides its passes.
 #[derive(Debug, Clone)]
 pub struct SizeInfo {
@@ -475,13 +466,7 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         let _ = std::fs::remove_file(&data.path); // free the disk before the next size
     }
     bar.finish_and_clear();
-    let limit = cgroup.as_ref().map(|c| LimitInfo {
-        description: c.describe(),
-        path: c.path().to_path_buf(),
-        limit_bytes: c.limit_bytes(),
-        stats: c.stats(),
-    });
+    report::fill(&mut result, &plan, &records, &size_infos, cgroup.as_ref());
     drop(cgroup); // removed now; the guard also removes it on error or Ctrl-C
-    report::fill(&mut result, &plan, &records, &size_infos, limit.as_ref());
     Ok(result.finish(started))
 }
