@@ -91,7 +91,13 @@ pub fn all(n_pages: u64, file_size_bytes: u64, pages_per_cell: usize) -> Vec<Fig
         FigureKind::Bar,
         "folio_sizes",
         &[],
-        Axis::new("folio_pages", "folio size (pages of 4 KiB; 512 = 2 MiB)"),
+        Axis::new(
+            "folio_pages",
+            &format!(
+                "folio size (pages of {})",
+                mmlab_core::format_size(file_size_bytes / n_pages.max(1))
+            ),
+        ),
         Axis::log("n_pages", "pages of the file in folios of this size"),
         Some("file_state"),
         "Read from /proc/kpageflags (compound head and tail bits) for the frame behind every page of the fully mapped file, as root; first repetition. Compare with the pages-per-fault figure: one fault can map a whole large folio, while pages in single-page folios are mapped only as far as fault-around reaches (fault_around_bytes). Which sizes the kernel picks depends on how the file entered the page cache (the size of the write() calls, readahead, faults one page at a time) and on the filesystem and kernel version.",

@@ -133,7 +133,7 @@ pub fn lazy_loading(n: &LazyNumbers) -> Claim {
     );
     let evidence = match (n.warm_folio_mean_pages, n.warm_largest_folio_pages) {
         (Some(mean), Some(largest)) => format!(
-            "{evidence}; its pages sat in folios of up to {largest} pages (a page's folio held {mean:.0} pages on average, from kpageflags)"
+            "{evidence}; the file cached the same way (evicted, then read()) sat in folios of up to {largest} pages (a page's folio held {mean:.0} pages on average, from kpageflags)"
         ),
         _ => evidence,
     };
