@@ -22,6 +22,7 @@ pub mod probe;
 pub mod schema;
 pub mod size;
 pub mod stats;
+pub mod testing;
 
 pub use claims::{CLAIMS, ClaimInfo, claim_info};
 pub use datafile::{DataDir, DataFile};

@@ -382,21 +382,34 @@ pub fn folio_sizes(addr: usize, len: usize) -> Result<FolioSizes, FrameError> {
     pagemap
         .read_exact_at(&mut words, (addr / page * 8) as u64)
         .map_err(|e| unreadable("/proc/self/pagemap", e))?;
-    let kpageflags =
-        fs::File::open("/proc/kpageflags").map_err(|e| unreadable("/proc/kpageflags", e))?;
+    let entries: Vec<PagemapEntry> = words
+        .chunks_exact(8)
+        .map(|word| decode_pagemap(u64::from_le_bytes(word.try_into().expect("8 bytes"))))
+        .collect();
+    // Frame numbers first: without CAP_SYS_ADMIN pagemap shows them as 0,
+    // and that (not kpageflags' own permission error) is the reason to give.
+    if entries
+        .iter()
+        .any(|e| e.present && !e.swapped && e.pfn == 0)
+    {
+        return Err(FrameError::NeedsCapSysAdmin);
+    }
+    let mut kpageflags = None;
     let mut pages = Vec::with_capacity(n);
-    for word in words.chunks_exact(8) {
-        let entry = decode_pagemap(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+    for entry in entries {
         if !entry.present || entry.swapped {
             pages.push(None);
             continue;
         }
-        if entry.pfn == 0 {
-            return Err(FrameError::NeedsCapSysAdmin);
-        }
+        let file = match &kpageflags {
+            Some(file) => file,
+            None => kpageflags.insert(
+                fs::File::open("/proc/kpageflags")
+                    .map_err(|e| unreadable("/proc/kpageflags", e))?,
+            ),
+        };
         let mut flags = [0u8; 8];
-        kpageflags
-            .read_exact_at(&mut flags, entry.pfn * 8)
+        file.read_exact_at(&mut flags, entry.pfn * 8)
             .map_err(|e| unreadable("/proc/kpageflags", e))?;
         pages.push(Some((entry.pfn, u64::from_le_bytes(flags))));
     }

@@ -3,7 +3,9 @@
 use std::num::NonZeroUsize;
 use std::os::fd::AsFd;
 
+use mmlab_core::fingerprint::{is_root, page_size};
 use mmlab_core::pages;
+use mmlab_core::testing::{Capability, skip};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap};
 
 #[test]
@@ -13,12 +15,14 @@ fn mincore_reports_zero_resident_pages_after_evicting_a_file_that_was_just_read(
     let bytes = std::fs::read(&file.path).unwrap();
     assert_eq!(bytes.len(), 4 << 20);
     let handle = file.open().unwrap();
+    // A file just read is usually cached in full, but reclaim may take pages
+    // back at any time: printed, bounded, not asserted.
     let resident_before = pages::file_resident_pages(handle.as_fd()).unwrap();
-    assert_eq!(
-        resident_before,
-        file.number_of_pages(),
-        "a file just read is fully cached"
+    println!(
+        "{resident_before} of {} pages resident after read()",
+        file.number_of_pages()
     );
+    assert!(resident_before <= file.number_of_pages());
     let resident_after = file.evict().unwrap();
     assert_eq!(resident_after, 0);
     assert_eq!(pages::file_resident_pages(handle.as_fd()).unwrap(), 0);
@@ -55,29 +59,33 @@ fn touching_one_page_of_a_mapping_makes_it_resident() {
     assert!(pages::residency(base, len).unwrap()[0]);
     let entry = pages::smaps_entry(None, base as usize).unwrap();
     assert!(entry.path.ends_with("touch"), "{entry:?}");
-    assert!(entry.kib("Rss") >= 4);
+    assert!(entry.kib("Rss") >= page_size() as u64 / 1024);
     // SAFETY: unmapping the mapping made above.
     unsafe { nix::sys::mman::munmap(addr, len) }.unwrap();
 }
 
 #[test]
 fn a_frame_from_pagemap_is_non_zero_as_root() {
-    let mut page = vec![0u8; 4096 * 2];
-    page[4096] = 1; // make sure a page of the buffer is present
-    let addr = page.as_ptr() as usize + 4096;
-    let addr = addr & !(4095);
+    let page = page_size();
+    let mut buffer = vec![0u8; page * 2];
+    let start = buffer.as_ptr() as usize;
+    let addr = (start + page) & !(page - 1);
+    // Make sure the page holding `addr` is present.
+    buffer[addr - start] = 1;
+    std::hint::black_box(&buffer);
     match pages::pagemap_entry(None, addr) {
         Ok(entry) => {
-            assert!(
-                mmlab_core::fingerprint::is_root(),
-                "frames are only visible to root"
-            );
+            assert!(is_root(), "frames are only visible to root");
             assert!(entry.present);
             assert_ne!(entry.pfn, 0);
         }
         Err(pages::FrameError::NeedsCapSysAdmin) => {
-            assert!(!mmlab_core::fingerprint::is_root());
-            eprintln!("skipped: physical frames need root (CAP_SYS_ADMIN)");
+            assert!(!is_root(), "root sees frame numbers");
+            skip(
+                Capability::Root,
+                "a non-zero frame number",
+                "physical frames need CAP_SYS_ADMIN",
+            );
         }
         Err(other) => panic!("{other}"),
     }
@@ -85,7 +93,8 @@ fn a_frame_from_pagemap_is_non_zero_as_root() {
 
 #[test]
 fn folio_sizes_cover_every_mapped_page_and_anonymous_small_pages_are_single() {
-    let len = 64 * 4096;
+    let page = page_size();
+    let len = 64 * page;
     // SAFETY: a private anonymous mapping this test owns.
     let addr = unsafe {
         nix::sys::mman::mmap_anonymous(
@@ -100,19 +109,25 @@ fn folio_sizes_cover_every_mapped_page_and_anonymous_small_pages_are_single() {
     unsafe {
         nix::sys::mman::madvise(addr, len, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE).unwrap();
         for i in 0..64 {
-            std::ptr::write_volatile((addr.as_ptr() as *mut u8).add(i * 4096), 1);
+            std::ptr::write_volatile((addr.as_ptr() as *mut u8).add(i * page), 1);
         }
     }
     match pages::folio_sizes(addr.as_ptr() as usize, len) {
         Ok(sizes) => {
-            assert!(mmlab_core::fingerprint::is_root());
+            assert!(is_root());
             // Without THP every written anonymous page is its own folio.
             assert_eq!(sizes.histogram, std::collections::BTreeMap::from([(1, 64)]));
             assert_eq!(sizes.n_pages_not_present, 0);
         }
         Err(pages::FrameError::NeedsCapSysAdmin) => {
-            assert!(!mmlab_core::fingerprint::is_root());
-            eprintln!("skipped: physical frames need root (CAP_SYS_ADMIN)");
+            // The reason is the missing capability, not kpageflags' own
+            // permission error (it was once checked in the wrong order).
+            assert!(!is_root());
+            skip(
+                Capability::Root,
+                "anonymous folio sizes",
+                "physical frames need CAP_SYS_ADMIN",
+            );
         }
         Err(other) => panic!("{other}"),
     }
@@ -139,8 +154,19 @@ fn folio_sizes_cover_every_mapped_page_and_anonymous_small_pages_are_single() {
         )
     }
     .unwrap();
-    if let Ok(sizes) = pages::folio_sizes(addr.as_ptr() as usize, len) {
-        assert_eq!(sizes.n_pages(), file.number_of_pages(), "{sizes:?}");
+    match pages::folio_sizes(addr.as_ptr() as usize, len) {
+        Ok(sizes) => {
+            assert!(is_root());
+            assert_eq!(sizes.n_pages(), file.number_of_pages(), "{sizes:?}");
+        }
+        Err(error) => {
+            // Only the missing capability may stop it, and only without root.
+            assert!(
+                matches!(error, pages::FrameError::NeedsCapSysAdmin) && !is_root(),
+                "{error}"
+            );
+            skip(Capability::Root, "file folio sizes", error);
+        }
     }
     // SAFETY: unmapping the mapping made above.
     unsafe { nix::sys::mman::munmap(addr, len) }.unwrap();

@@ -2,6 +2,7 @@
 //! command (skipped with a printed reason where `perf` is absent).
 
 use mmlab_core::Availability;
+use mmlab_core::testing::{Capability, skip};
 use mmlab_counters::{CounterError, measure_command};
 
 const WORKLOAD: &str = env!("CARGO_BIN_EXE_counters-workload");
@@ -29,13 +30,18 @@ fn faults_and_system_calls_agree_with_perf_stat_on_the_same_command() {
     assert_eq!(ours.exit_code, Some(0));
     for event in events {
         if let Some(Availability::Unavailable(reason)) = ours.availability.get(event) {
-            println!("skipped: {event} unavailable: {reason}");
+            skip(
+                Capability::for_counter(event),
+                &format!("counting {event}"),
+                reason,
+            );
             return;
         }
     }
     let m = &ours.measurement;
     let get = |e: &str| m.get(e).expect("counted");
-    // The known numbers, plus what starting a program costs.
+    // The known numbers, plus what starting a program costs (the workload
+    // turns THP off for itself, so each of its pages is one fault).
     assert!(get("minor-faults") >= pages, "{:?}", m.counts);
     assert!(
         (reads..reads + 50).contains(&get("syscalls:sys_enter_read")),
@@ -66,7 +72,7 @@ fn faults_and_system_calls_agree_with_perf_stat_on_the_same_command() {
     let theirs = match mmlab_counters::cross_check::perf_stat(&events, &command) {
         Ok(counts) => counts,
         Err(reason) => {
-            println!("skipped the perf stat comparison: {reason}");
+            skip(Capability::Perf, "the perf stat comparison", reason);
             return;
         }
     };
@@ -122,9 +128,10 @@ fn map_populate_faults_in_a_command_are_in_wait4_rusage_not_in_perf_page_faults(
     let ours = measure_command(&argv(&["--populate", "2048"]), &["minor-faults"]).expect("run");
     let m = &ours.measurement;
     let Some(perf) = m.get("minor-faults") else {
-        println!(
-            "skipped: minor-faults unavailable: {:?}",
-            m.notes.get("minor-faults")
+        skip(
+            Capability::Perf,
+            "counting minor-faults",
+            format!("{:?}", m.notes.get("minor-faults")),
         );
         return;
     };

@@ -15,7 +15,11 @@ fn run(
 fn ptrace_allowed() -> bool {
     match run("/bin/true", &[], &Selection::none()) {
         Err(TraceError::NotPermitted { call, errno }) => {
-            println!("skipped: ptrace is not permitted here ({call}: {errno})");
+            mmlab_core::testing::skip(
+                mmlab_core::testing::Capability::Ptrace,
+                "tracing",
+                format!("ptrace is not permitted here ({call}: {errno})"),
+            );
             false
         }
         _ => true,

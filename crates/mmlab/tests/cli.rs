@@ -4,6 +4,8 @@
 
 use std::process::{Command, Output};
 
+use mmlab_core::testing::{Capability, skip};
+
 fn mmlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mmlab"))
         .args(args)
@@ -104,20 +106,13 @@ fn env_agrees_with_the_machine() {
             .lines()
             .any(|l| l.split_whitespace().nth(2) == Some("tracefs"))
     );
-    // The PMU answer must match perf's own view where perf is installed.
-    if let Ok(perf) = Command::new("perf")
-        .args(["stat", "-x,", "-e", "instructions", "true"])
-        .output()
-    {
-        let supported = !text(&perf.stderr).contains("<not supported>");
-        assert_eq!(
-            fingerprint["pmu"],
-            supported,
-            "perf says {}",
-            text(&perf.stderr)
-        );
-    } else {
-        eprintln!("skipped the PMU cross-check: perf is not installed");
+    // The PMU answer must match perf's own view where perf can tell:
+    // a count means a PMU, `<not supported>` means none; anything else
+    // (not permitted, perf failing, an unknown output format) decides
+    // nothing and is a visible skip.
+    match perf_pmu_view() {
+        Ok(supported) => assert_eq!(fingerprint["pmu"], supported, "perf's view: {supported}"),
+        Err(reason) => skip(Capability::Perf, "the PMU cross-check", reason),
     }
     let capabilities = json["capabilities"].as_array().unwrap();
     for capability in capabilities {
@@ -153,4 +148,26 @@ fn a_closed_stdout_ends_quietly_with_status_141() {
         !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
         "{stderr}"
     );
+}
+
+/// Whether `perf stat -x, -e instructions true` counted (a PMU) or said
+/// `<not supported>` (none); why not, when it said neither.
+fn perf_pmu_view() -> Result<bool, String> {
+    let perf = Command::new("perf")
+        .args(["stat", "-x,", "-e", "instructions", "true"])
+        .output()
+        .map_err(|e| format!("perf not runnable: {e}"))?;
+    let stderr = text(&perf.stderr);
+    let row = stderr
+        .lines()
+        .find(|l| l.contains("instructions"))
+        .ok_or_else(|| format!("perf stat printed no instructions row: {}", stderr.trim()))?;
+    let value = row.split(',').next().unwrap_or_default();
+    if value.parse::<u64>().is_ok() {
+        Ok(true)
+    } else if value == "<not supported>" {
+        Ok(false)
+    } else {
+        Err(format!("perf stat could not tell ({row})"))
+    }
 }

@@ -140,7 +140,11 @@ fn a_memory_limited_run_interrupted_leaves_no_cgroup_and_no_data_files() {
     let parent = match mmlab_core::cgroup::where_a_child_could_be_made() {
         Ok(place) => std::path::PathBuf::from(place.splitn(3, ' ').nth(2).unwrap()),
         Err(reason) => {
-            println!("skipped: {reason}");
+            mmlab_core::testing::skip(
+                mmlab_core::testing::Capability::MemoryCgroup,
+                "an interrupted memory-limited run",
+                reason,
+            );
             return;
         }
     };

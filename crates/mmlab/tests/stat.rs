@@ -122,7 +122,11 @@ fn bad_input_is_one_line_and_status_2() {
             "tracepoint syscalls:sys_enter_nosuchcall does not exist",
         ));
     } else {
-        println!("skipped the missing-tracepoint case: tracefs cannot be read here");
+        mmlab_core::testing::skip(
+            mmlab_core::testing::Capability::Tracefs,
+            "the missing-tracepoint case",
+            "tracefs cannot be read here",
+        );
     }
     for (args, expected) in cases {
         let output = mmlab(&args);
@@ -168,9 +172,10 @@ fn stat_json_agrees_with_perf_stat_on_the_same_command() {
     assert_eq!(value["command"][0], "dd");
     let ours: Vec<Option<u64>> = events.iter().map(|e| value["counts"][e].as_u64()).collect();
     if let Some(i) = ours.iter().position(Option::is_none) {
-        println!(
-            "skipped: {} unavailable: {}",
-            events[i], value["counters_available"][events[i]]
+        mmlab_core::testing::skip(
+            mmlab_core::testing::Capability::for_counter(events[i]),
+            &format!("counting {}", events[i]),
+            &value["counters_available"][events[i]],
         );
         return;
     }
@@ -180,7 +185,11 @@ fn stat_json_agrees_with_perf_stat_on_the_same_command() {
     let theirs = match mmlab_counters::cross_check::perf_stat(&events, &command) {
         Ok(counts) => counts,
         Err(reason) => {
-            println!("skipped the perf stat comparison: {reason}");
+            mmlab_core::testing::skip(
+                mmlab_core::testing::Capability::Perf,
+                "the perf stat comparison",
+                reason,
+            );
             return;
         }
     };

@@ -401,12 +401,15 @@ fn print_summary(
         );
     }
     println!(
-        "  fork: child's write took {} fault(s), parent's {} fault(s); after the child ended a write took {} fault(s) and kept its frame: {}",
+        "  fork: child's write took {} fault(s), parent's {} fault(s); after the child ended a write took {} fault(s) and kept its frame: {} (repeated {} times: faulted in {}, frame {})",
         fork.child_write_faults,
         fork.parent_write_faults,
         fork.reuse_write_faults,
         fork.reuse_kept_frame
-            .map_or("not-measured".to_string(), |b| b.to_string())
+            .map_or("not-measured".to_string(), |b| b.to_string()),
+        fork.reuse.n_repetitions,
+        fork.reuse.n_write_faulted,
+        fork.reuse.describe()
     );
     let mut ks: Vec<usize> = writes.iter().map(|w| w.n_pages_written).collect();
     ks.dedup();

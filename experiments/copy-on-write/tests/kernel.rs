@@ -29,15 +29,10 @@ fn data_dir() -> (tempfile::TempDir, DataDir) {
     (base, dir)
 }
 
-/// True as root; otherwise prints why the test is skipped.
-fn frames_readable(test: &str) -> bool {
-    if mmlab_core::fingerprint::is_root() {
-        return true;
-    }
-    println!(
-        "skipped: {test}: physical frame numbers in /proc/self/pagemap need root (CAP_SYS_ADMIN)"
-    );
-    false
+/// True as root; otherwise reports the skip (visible, or a failure under
+/// `MMLAB_REQUIRE=root`).
+fn frames_readable(what: &str) -> bool {
+    mmlab_core::testing::root_or_skip(what)
 }
 
 fn frames_of_a_fresh_file() -> FramesReport {
@@ -51,7 +46,7 @@ fn frames_of_a_fresh_file() -> FramesReport {
 #[test]
 fn map_shared_in_two_processes_is_one_frame() {
     let _serial = one_at_a_time();
-    if !frames_readable("map_shared_in_two_processes_is_one_frame") {
+    if !frames_readable("physical frames") {
         return;
     }
     let frames = frames_of_a_fresh_file();
@@ -65,7 +60,7 @@ fn map_shared_in_two_processes_is_one_frame() {
 #[test]
 fn map_private_uses_the_page_cache_frame_until_written_and_the_file_keeps_its_bytes() {
     let _serial = one_at_a_time();
-    if !frames_readable("map_private_uses_the_page_cache_frame_until_written") {
+    if !frames_readable("physical frames") {
         return;
     }
     let frames = frames_of_a_fresh_file();
@@ -87,7 +82,7 @@ fn map_private_uses_the_page_cache_frame_until_written_and_the_file_keeps_its_by
 #[test]
 fn a_read_buffer_is_another_frame_than_the_page_cache() {
     let _serial = one_at_a_time();
-    if !frames_readable("a_read_buffer_is_another_frame_than_the_page_cache") {
+    if !frames_readable("physical frames") {
         return;
     }
     let frames = frames_of_a_fresh_file();
@@ -129,7 +124,12 @@ fn writing_k_pages_through_map_private_costs_k_faults() {
             verdicts::within_one_percent(point.n_pages_private_dirty_growth as f64, k as f64),
             "{point:#?}"
         );
-        assert!(point.n_faults_prefault_read < n as u64 / 2, "{point:#?}");
+        // Fault-around and large folios usually map many pages per read
+        // fault (recorded above), but only one per page is guaranteed.
+        assert!(
+            point.n_faults_prefault_read <= mmlab_core::testing::read_fault_bound(n as u64),
+            "{point:#?}"
+        );
         assert_eq!(point.n_written_pages_unchanged_shared, k);
         assert_eq!(point.n_written_pages_unchanged_read, k);
     }
@@ -148,12 +148,20 @@ fn fork_shares_frames_until_a_write_copies_that_page_for_the_writer() {
     let report = fork_cow::measure_fork_frames().unwrap();
     assert!(report.child_sees_own_write && !report.parent_sees_child_write);
     assert!(!report.child_sees_parent_write);
-    // One copy-on-write fault per write; a second one can come from the
-    // writer's stack page, which fork() write-protected too.
+    // One copy-on-write fault per write, at least; a few more can come from
+    // the writer's stack pages (the counting code's own frames), which
+    // fork() write-protected too: a bound, not an exact count.
     for faults in [report.child_write_faults, report.parent_write_faults] {
-        assert!((1..=2).contains(&faults), "{report:#?}");
+        assert!((1..=4).contains(&faults), "{report:#?}");
     }
-    if !frames_readable("fork frames") {
+    // After the child ended, the entry is still write-protected from the
+    // fork: the next write faults, every time.
+    assert!(report.reuse_write_faults >= 1, "{report:#?}");
+    assert_eq!(
+        report.reuse.n_write_faulted, report.reuse.n_repetitions,
+        "{report:#?}"
+    );
+    if !frames_readable("physical frames") {
         return;
     }
     let same = |view: &str, moment: &str| {
@@ -186,7 +194,12 @@ fn fork_shares_frames_until_a_write_copies_that_page_for_the_writer() {
         same("child, page 1", fork_cow::MOMENT_PARENT_WROTE),
         Some(true)
     );
-    assert_eq!(report.reuse_kept_frame, Some(true), "{report:#?}");
+    // Whether the write after the child ended kept its frame is the
+    // kernel's choice (a reference from another CPU's LRU batch makes it
+    // copy): data, not an assertion. Every repetition measured it, though.
+    println!("reuse after the child ended: {}", report.reuse.describe());
+    assert_eq!(report.reuse.n_measured, report.reuse.n_repetitions);
+    assert!(report.reuse.n_kept <= report.reuse.n_measured);
 }
 
 #[test]

@@ -8,9 +8,18 @@ use std::fs::File;
 use lazy_loading::mapping::{self, Advice, MapOptions, Mapping};
 use lazy_loading::meter::{Meter, Phase};
 use mmlab_core::DataDir;
+use mmlab_core::testing::STRAY_FAULTS;
 
 const SIZE: u64 = 8 << 20;
-const N_PAGES: usize = (SIZE / 4096) as usize;
+
+/// The machine's page size (4 KiB on x86_64; 16 or 64 KiB exist on aarch64).
+fn page() -> usize {
+    mmlab_core::fingerprint::page_size()
+}
+
+fn n_pages() -> usize {
+    SIZE as usize / page()
+}
 
 /// A fresh data file in a data folder under the crate (ext4, not /tmp).
 fn data_file(name: &str) -> (tempfile::TempDir, DataDir, File) {
@@ -22,7 +31,7 @@ fn data_file(name: &str) -> (tempfile::TempDir, DataDir, File) {
 }
 
 fn all_pages() -> Vec<usize> {
-    (0..N_PAGES).collect()
+    (0..n_pages()).collect()
 }
 
 /// Runs the measured functions once on a one-page mapping, so that the
@@ -30,11 +39,11 @@ fn all_pages() -> Vec<usize> {
 /// call in a test thread can take, depending on what other tests ran
 /// first) are taken here, not inside a measured phase.
 fn warm_up(meter: &Meter) {
-    let small = Mapping::anonymous(4096, MapOptions::default()).unwrap();
+    let small = Mapping::anonymous(page(), MapOptions::default()).unwrap();
     let file = tempfile::tempfile().unwrap();
-    file.set_len(4096).unwrap();
+    file.set_len(page() as u64).unwrap();
     // Maps a page of a file without touching it: mmap's own code path.
-    let _ = meter.phase(|| Mapping::file(&file, 4096, MapOptions::default()));
+    let _ = meter.phase(|| Mapping::file(&file, page(), MapOptions::default()));
     let _ = meter.phase(|| small.write_pages(&[0], 1));
     let _ = meter.phase(|| small.read_pages(&[0]));
 }
@@ -60,7 +69,13 @@ fn right_after_mmap_of_an_evicted_file_no_page_is_resident() {
     let mapping = mapping.unwrap();
     assert_eq!(mapping.resident_pages().unwrap(), 0);
     assert_eq!(mapping.mapped_pages().unwrap(), 0);
-    assert_eq!(faults(&phase), 0, "mmap alone takes no fault");
+    // mmap itself touches no page of the file; the few faults allowed are
+    // the kernel's or the measuring code's own (STRAY_FAULTS), never the
+    // file's: nothing of it became resident or mapped.
+    assert!(
+        faults(&phase) <= STRAY_FAULTS,
+        "mmap alone takes no fault of the file: {phase:?}"
+    );
 }
 
 #[test]
@@ -70,7 +85,7 @@ fn touching_one_page_of_an_evicted_file_faults_and_makes_it_resident() {
     let meter = Meter::open().unwrap();
     warm_up(&meter);
     let mapping = Mapping::file(&file, SIZE as usize, MapOptions::default()).unwrap();
-    let middle = N_PAGES / 2;
+    let middle = n_pages() / 2;
     let (_, phase) = meter.phase(|| mapping.read_pages(&[middle]));
     assert!(
         faults(&phase) >= 1,
@@ -83,7 +98,10 @@ fn touching_one_page_of_an_evicted_file_faults_and_makes_it_resident() {
         "the touched page is mapped"
     );
     if let Some(read) = phase.read_bytes {
-        assert!(read >= 4096, "the page was read from storage: {read} bytes");
+        assert!(
+            read >= page() as u64,
+            "the page was read from storage: {read} bytes"
+        );
     }
 }
 
@@ -101,7 +119,7 @@ fn map_populate_leaves_no_fault_for_the_first_touches() {
     let mapping = mapping.unwrap();
     assert_eq!(
         mapping.mapped_pages().unwrap(),
-        N_PAGES as u64,
+        n_pages() as u64,
         "MAP_POPULATE mapped every page"
     );
     assert!(
@@ -109,7 +127,9 @@ fn map_populate_leaves_no_fault_for_the_first_touches() {
         "the faults happen inside mmap (getrusage): {in_mmap:?}"
     );
     let (_, touch) = meter.phase(|| mapping.read_pages(&all_pages()));
-    assert_eq!(faults(&touch), 0, "{touch:?}");
+    // Every page is mapped already; only a stray fault (reclaim or
+    // migration unmapping a page meanwhile) can remain.
+    assert!(faults(&touch) <= STRAY_FAULTS, "{touch:?}");
 }
 
 #[test]
@@ -120,20 +140,26 @@ fn a_second_pass_over_a_touched_anonymous_mapping_takes_no_fault() {
     mapping.advise(Advice::NoHugePage).unwrap();
     let pages = all_pages();
     let (_, first) = meter.phase(|| mapping.write_pages(&pages, 1));
-    // One fault per written page without THP. The warm-up takes the test's
-    // own code and stack faults, but one stray fault was seen here once
-    // (2,049 for 2,048 pages, before the warm-up existed), so two extra are
-    // allowed; THP or any batching of anonymous faults would give far fewer.
+    // One fault per written page without THP (MADV_NOHUGEPAGE turns off
+    // every THP size, mTHP included). The warm-up takes the test's own code
+    // and stack faults, but stray ones were seen (2,049 for 2,048 pages), so
+    // STRAY_FAULTS more are allowed; THP or any batching of anonymous
+    // faults would give far fewer, never more.
+    let n = n_pages() as u64;
     let first_faults = faults(&first);
     assert!(
-        (N_PAGES as u64..=N_PAGES as u64 + 2).contains(&first_faults),
-        "one fault per written page without THP: {first_faults} faults for {N_PAGES} pages"
+        (n..=n + STRAY_FAULTS).contains(&first_faults),
+        "one fault per written page without THP: {first_faults} faults for {n} pages"
     );
     let (_, second) = meter.phase(|| {
         mapping.write_pages(&pages, 2);
         mapping.read_pages(&pages)
     });
-    assert_eq!(faults(&second), 0, "{second:?}");
+    // Every page is mapped writable already: no fault of the mapping's own.
+    // NUMA hinting, migration or compaction may still unmap a page and add
+    // one, so a few (STRAY_FAULTS) are allowed and the count is printed.
+    println!("second pass: {} faults", faults(&second));
+    assert!(faults(&second) <= STRAY_FAULTS, "{second:?}");
     if let Some(syscalls) = second.syscalls() {
         assert_eq!(syscalls, 0, "no system call either");
     }
@@ -166,18 +192,26 @@ fn writing_anonymous_memory_read_first_costs_twice_the_faults_of_write_first() {
 
 #[test]
 fn mincore_sees_the_page_cache_and_pagemap_sees_the_page_table() {
-    // A warm file is resident in full before any touch, yet nothing of it is
-    // mapped in a fresh mapping: the two views differ.
+    // A warm file is resident before any touch (usually in full: that is
+    // printed, not asserted, since reclaim may take pages back), yet nothing
+    // of it is mapped in a fresh mapping: the two views differ.
     let (_base, _dir, file) = data_file("views");
     let mut buffer = vec![1u8; 1 << 20];
-    assert_eq!(mapping::warm_file(&file, &mut buffer).unwrap(), 0);
+    let not_cached = mapping::warm_file(&file, &mut buffer).unwrap();
     let mapping = Mapping::file(&file, SIZE as usize, MapOptions::default()).unwrap();
-    assert_eq!(mapping.resident_pages().unwrap(), N_PAGES as u64);
+    let resident = mapping.resident_pages().unwrap();
+    println!(
+        "warm file: {resident} of {} pages resident ({not_cached} not cached after warming)",
+        n_pages()
+    );
+    assert!(resident <= n_pages() as u64);
     assert_eq!(mapping.mapped_pages().unwrap(), 0);
     mapping.read_pages(&[0]);
-    let mapped = mapping.mapped_pages().unwrap();
-    assert!(
-        (1..=N_PAGES as u64).contains(&mapped),
-        "{mapped} pages mapped"
-    );
+    let mapped = mapping.mapped().unwrap();
+    let residency = mapping.residency().unwrap();
+    assert!(mapped[0], "the touched page is mapped");
+    // A mapped page of a file is always in the page cache.
+    for (i, (m, r)) in mapped.iter().zip(&residency).enumerate() {
+        assert!(!m || *r, "page {i} is mapped but not resident");
+    }
 }

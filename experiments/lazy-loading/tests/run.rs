@@ -76,7 +76,13 @@ fn a_small_run_writes_a_complete_result() {
     );
     let warm_all = of("warm", &format!("sequential k={n_pages}"), "touch");
     assert_eq!(warm_all.len(), 1, "one repetition");
-    assert!(warm_all[0] > 0 && warm_all[0] < n_pages, "{warm_all:?}");
+    // Fault-around and large folios usually map many pages per warm fault
+    // (58 on 6.18 here, 16 on older kernels: recorded in S6's evidence), but
+    // only "at most one fault per page" holds on every kernel and config.
+    assert!(
+        warm_all[0] > 0 && warm_all[0] <= mmlab_core::testing::read_fault_bound(n_pages),
+        "{warm_all:?}"
+    );
     for part in [
         format!("right after mmap of the evicted 8 MiB file 0 of {n_pages} pages were resident"),
         format!(

@@ -3,7 +3,8 @@
 //! `--pages N` fresh anonymous pages (N minor faults), makes `--reads N`
 //! read() calls of 8 bytes on /dev/zero, and with `--populate N` maps N more
 //! pages with MAP_POPULATE (faulted inside mmap), then exits with
-//! `--exit CODE` (default 0).
+//! `--exit CODE` (default 0). Transparent huge pages are off for the
+//! process (PR_SET_THP_DISABLE), so each page is one fault on every config.
 //!
 //! usage: counters-workload [--pages N] [--reads N] [--populate N] [--exit CODE]
 
@@ -33,6 +34,11 @@ fn main() {
             }
         }
     }
+    // One fault per page only holds without THP: `always`, or any mTHP size
+    // enabled under hugepages-*kB/enabled, would fault many pages at once.
+    // PR_SET_THP_DISABLE turns off every size for this process, MAP_POPULATE
+    // included (a mapping cannot be advised before it is populated).
+    mmlab_core::testing::disable_thp_for_this_process();
     let page = mmlab_core::fingerprint::page_size();
     let mut zero = std::fs::File::open("/dev/zero").expect("open /dev/zero");
     let mut buf = [0u8; 8];
