@@ -30,6 +30,30 @@ pub enum ReadError {
         path: PathBuf,
         found: serde_json::Value,
     },
+    /// A FIFO, device, socket or folder with a result file's name: never
+    /// opened, since reading a FIFO with no writer blocks for ever.
+    #[error("{path} is not a regular file ({kind}); not opened")]
+    NotAFile { path: PathBuf, kind: &'static str },
+}
+
+/// What a file that is not a regular file is, in words.
+fn file_kind(file_type: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Writes `bytes` to `path` atomically (temporary file + fsync + rename).
@@ -144,12 +168,10 @@ fn csv_field(text: &str) -> String {
 }
 
 /// Reads one result file, naming the file and the field when it cannot be
-/// used: not JSON, another schema_version, a missing or mistyped field.
+/// used: not a regular file, not JSON, another schema_version, a missing or
+/// mistyped field (named by its path, e.g. `summaries[2].median`).
 pub fn read_result(path: &Path) -> Result<ResultFile, ReadError> {
-    let text = fs::read_to_string(path).map_err(|source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = read_regular_file(path)?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReadError::NotJson {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -170,21 +192,67 @@ pub fn read_result(path: &Path) -> Result<ResultFile, ReadError> {
             });
         }
     }
-    serde_json::from_value::<ResultFile>(value).map_err(|e| {
-        let message = e.to_string();
-        // serde says "missing field `x`" or "invalid type ... " without a
-        // path; pull the field name out when it is there.
-        let field = message
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_else(|| "(unknown)".to_string());
+    serde_path_to_error::deserialize::<_, ResultFile>(value).map_err(|e| {
+        let (field, message) = field_at_fault(e.path(), e.inner().to_string());
         ReadError::Field {
             path: path.to_path_buf(),
             field,
             message,
         }
     })
+}
+
+/// The text of `path` if it is a regular file (a symbolic link to one
+/// counts). The type is checked before opening, so a FIFO, a device or a
+/// socket named `*.json` is never opened; the file is then opened
+/// non-blocking and checked again, so one swapped in between the two steps
+/// cannot block the reader either.
+fn read_regular_file(path: &Path) -> Result<String, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io_error = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let not_a_file = |file_type| ReadError::NotAFile {
+        path: path.to_path_buf(),
+        kind: file_kind(file_type),
+    };
+    let metadata = fs::metadata(path).map_err(io_error)?;
+    if !metadata.is_file() {
+        return Err(not_a_file(metadata.file_type()));
+    }
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io_error)?;
+    let metadata = file.metadata().map_err(io_error)?;
+    if !metadata.is_file() {
+        return Err(not_a_file(metadata.file_type()));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(io_error)?;
+    Ok(text)
+}
+
+/// The field a deserialization error is about, as a path from the top of
+/// the file (`summaries[2].median`), and serde's message. A missing field
+/// is reported at the object that lacks it, so its name is added to the
+/// path (`claims[0].verdict`, or `env` at the top).
+fn field_at_fault(path: &serde_path_to_error::Path, message: String) -> (String, String) {
+    let at = path.to_string();
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_string);
+    let field = match (missing, at.as_str()) {
+        (Some(name), ".") => name,
+        (Some(name), _) => format!("{at}.{name}"),
+        (None, ".") => "(the whole file)".to_string(),
+        (None, _) => at,
+    };
+    (field, message)
 }
 
 /// Reads every `*.json` result in `dir` (sorted by name): the good ones, and
@@ -220,4 +288,106 @@ pub fn read_results_dir(dir: &Path) -> (Vec<(PathBuf, ResultFile)>, Vec<ReadErro
         }
     }
     (good, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Claim, RunContext, Summary, Verdict};
+
+    /// A good result as JSON, with a summary and a claim to spoil.
+    fn good() -> serde_json::Value {
+        let mut result = RunContext::default().new_result("paths", Path::new("."));
+        for metric in ["a_ns", "b_ns", "c_ns"] {
+            result
+                .summaries
+                .push(Summary::of("s", metric, &[1.0, 2.0, 3.0]).unwrap());
+        }
+        result
+            .claims
+            .push(Claim::new("S1", Verdict::Holds, "measured"));
+        serde_json::to_value(&result).unwrap()
+    }
+
+    /// The error of reading `value` written to a file.
+    fn error_of(value: &serde_json::Value) -> (PathBuf, ReadError) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("paths.json");
+        fs::write(&path, value.to_string()).unwrap();
+        let error = read_result(&path).unwrap_err();
+        (path, error)
+    }
+
+    fn field_of(error: &ReadError) -> &str {
+        match error {
+            ReadError::Field { field, .. } => field,
+            other => panic!("not a field error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_mistyped_field_is_named_by_its_path_not_its_value() {
+        let mut value = good();
+        value["summaries"][2]["median"] = "fast".into();
+        let (path, error) = error_of(&value);
+        assert_eq!(field_of(&error), "summaries[2].median");
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{}: field `summaries[2].median`: ",
+                path.display()
+            )),
+            "{text}"
+        );
+        assert!(text.contains("invalid type: string \"fast\""), "{text}");
+
+        // A huge float where a whole number belongs: the path, not `1e308`.
+        let mut value = good();
+        value["duration_ns"] = serde_json::json!(1e308);
+        assert_eq!(field_of(&error_of(&value).1), "duration_ns");
+        let mut value = good();
+        value["claims"][0]["verdict"] = 3.into();
+        assert_eq!(field_of(&error_of(&value).1), "claims[0].verdict");
+    }
+
+    #[test]
+    fn a_missing_field_is_named_where_it_is_missing() {
+        let mut value = good();
+        value.as_object_mut().unwrap().remove("env");
+        assert_eq!(field_of(&error_of(&value).1), "env");
+        let mut value = good();
+        value["claims"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("verdict");
+        let (_, error) = error_of(&value);
+        assert_eq!(field_of(&error), "claims[0].verdict");
+        assert!(error.to_string().contains("missing field `verdict`"));
+    }
+
+    #[test]
+    fn a_fifo_or_a_folder_named_json_is_never_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("x.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        fs::create_dir(dir.path().join("folder.json")).unwrap();
+        fs::write(dir.path().join("good.json"), good().to_string()).unwrap();
+        // Reading the FIFO would block for ever (no writer): the test would hang.
+        let (read, errors) = read_results_dir(dir.path());
+        assert_eq!(read.len(), 1);
+        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            texts,
+            [
+                format!(
+                    "{} is not a regular file (a folder); not opened",
+                    dir.path().join("folder.json").display()
+                ),
+                format!(
+                    "{} is not a regular file (a FIFO); not opened",
+                    fifo.display()
+                ),
+            ]
+        );
+    }
 }

@@ -9,6 +9,15 @@ use serde_json::Value;
 /// The rows of `spec.data` that pass `spec.filter`, or why there are none
 /// to read.
 pub fn rows(result: &ResultFile, spec: &FigureSpec) -> Result<Vec<Value>, String> {
+    Ok(indexed_rows(result, spec)?
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect())
+}
+
+/// Like [`rows`], each with its index in `spec.data`, so that a value that
+/// cannot be drawn can be named where it is (`samples[12].gb_per_s`).
+pub fn indexed_rows(result: &ResultFile, spec: &FigureSpec) -> Result<Vec<(usize, Value)>, String> {
     let all: Vec<Value> = match spec.data.as_str() {
         "samples" => result.samples.clone(),
         "summaries" => result
@@ -24,7 +33,8 @@ pub fn rows(result: &ResultFile, spec: &FigureSpec) -> Result<Vec<Value>, String
     };
     Ok(all
         .into_iter()
-        .filter(|row| {
+        .enumerate()
+        .filter(|(_, row)| {
             spec.filter
                 .iter()
                 .all(|(field, wanted)| row.get(field).is_some_and(|v| same(v, wanted)))

@@ -191,8 +191,32 @@ impl Cell {
     }
 }
 
+/// Why `value` (the number `number` read from it) at `data[index].field`
+/// cannot be drawn, if it cannot: a magnitude beyond [`scale::LARGEST`] is
+/// a broken file, and drawing it would wreck the axis of every other value.
+///
+/// [`scale::LARGEST`]: crate::scale::LARGEST
+fn undrawable(
+    spec: &FigureSpec,
+    index: usize,
+    field: &str,
+    role: &str,
+    value: &Value,
+    number: f64,
+) -> Option<Unusable> {
+    (!crate::scale::drawable(number)).then(|| {
+        Unusable(format!(
+            "`{}[{index}].{field}` ({role}) is {value}, beyond what a figure can draw (magnitudes up to {:e})",
+            spec.data,
+            crate::scale::LARGEST
+        ))
+    })
+}
+
 /// Groups the rows of every source by series and x, for line and bar
-/// figures. Errors when the spec names data or fields that are nowhere.
+/// figures. Errors when the spec names data or fields that are nowhere, or
+/// when a value to be drawn is beyond what a figure can draw (named with
+/// its place in the data and its value).
 pub fn collect_series(
     spec: &FigureSpec,
     sources: &[Source],
@@ -202,12 +226,23 @@ pub fn collect_series(
     let mut any_row = false;
     let mut x_seen = false;
     let mut y_seen = false;
+    for reference in &spec.reference_lines {
+        if !crate::scale::drawable(reference.value) {
+            return Err(Unusable(format!(
+                "reference line `{}` is {:e}, beyond what a figure can draw (magnitudes up to {:e})",
+                reference.label,
+                reference.value,
+                crate::scale::LARGEST
+            )));
+        }
+    }
     for (run, source) in sources.iter().enumerate() {
-        let rows = data::rows(source.result, spec).map_err(Unusable)?;
+        let rows = data::indexed_rows(source.result, spec).map_err(Unusable)?;
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         let mut n_without_x = 0;
         let mut n_not_numbers = 0;
-        for row in &rows {
+        for (row_index, row) in &rows {
+            let row_index = *row_index;
             any_row = true;
             let name = match &spec.series {
                 Some(field) => data::label(field, row.get(field).unwrap_or(&Value::Null)),
@@ -230,6 +265,13 @@ pub fn collect_series(
                 continue;
             };
             x_seen = true;
+            // Bar figures show x as a category label; a line figure places it.
+            if spec.kind == FigureKind::Line
+                && let Some(number) = data::number(x)
+                && let Some(unusable) = undrawable(spec, row_index, &spec.x.field, "x", x, number)
+            {
+                return Err(unusable);
+            }
             let cell_at = match series.cells.iter().position(|(key, _)| same_key(key, x)) {
                 Some(i) => i,
                 None => {
@@ -249,6 +291,11 @@ pub fn collect_series(
                     y_seen = true;
                     match data::number(value) {
                         Some(v) => {
+                            if let Some(unusable) =
+                                undrawable(spec, row_index, &spec.y.field, "y", value, v)
+                            {
+                                return Err(unusable);
+                            }
                             cell.values.push(v);
                             series.n_values += 1;
                         }
@@ -262,6 +309,13 @@ pub fn collect_series(
                     row.get("p95").and_then(data::number),
                 )
             {
+                for (field, number) in [("p5", low), ("p95", high)] {
+                    if let Some(unusable) =
+                        undrawable(spec, row_index, field, "whisker", &row[field], number)
+                    {
+                        return Err(unusable);
+                    }
+                }
                 cell.given_whisker = Some((low, high));
             }
         }
@@ -435,4 +489,57 @@ fn problem_scene(spec: &FigureSpec, subtitle: &str, problem: &str) -> Scene {
 /// The height a legend of `items` takes under a plot of the full width.
 pub fn legend_below(items: &[LegendItem]) -> Legend {
     Legend::layout(items, WIDTH - 2 * MARGIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The problem of drawing figure `id` of `result`, if any.
+    fn problem_of(result: &ResultFile, id: &str) -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = result.figures.iter().find(|f| f.id == id).unwrap();
+        let palette = crate::palette_for([result]);
+        let drawn = draw(spec, &[Source::new(result)], &palette, &dir.path().join(id)).unwrap();
+        drawn.problem
+    }
+
+    #[test]
+    fn a_value_beyond_what_a_figure_draws_is_a_problem_naming_the_field_and_value() {
+        let mut result = crate::example::result("example-huge", 1.0);
+        result.samples[5]["elapsed_ns"] = serde_json::json!(1e308);
+        assert_eq!(
+            problem_of(&result, "time").as_deref(),
+            Some(
+                "figure `time` of example-huge cannot be drawn: `samples[5].elapsed_ns` (y) is 1e+308, beyond what a figure can draw (magnitudes up to 1e15)"
+            )
+        );
+        // The other figures of the same file do not use that value.
+        assert_eq!(problem_of(&result, "syscalls"), None);
+
+        result.samples[5]["elapsed_ns"] = serde_json::json!(1000);
+        result.samples[7]["file_size_bytes"] = serde_json::json!(-1e300);
+        let problem = problem_of(&result, "time").unwrap();
+        assert!(
+            problem.contains("`samples[7].file_size_bytes` (x) is -1e+300"),
+            "{problem}"
+        );
+        // In a bar figure x is a category: its label, not a position.
+        result.samples[7]["file_size_bytes"] = serde_json::json!(1u64 << 20);
+
+        result.summaries[2].p95 = 1e300;
+        let problem = problem_of(&result, "summaries").unwrap();
+        assert!(
+            problem.contains("`summaries[2].p95` (whisker) is 1e+300"),
+            "{problem}"
+        );
+        result.summaries[2].p95 = result.summaries[2].max;
+
+        result.figures[0].reference_lines[0].value = f64::MAX;
+        let problem = problem_of(&result, "time").unwrap();
+        assert!(
+            problem.contains("reference line `1 ms` is 1.7976931348623157e308"),
+            "{problem}"
+        );
+    }
 }

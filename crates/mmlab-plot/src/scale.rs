@@ -2,6 +2,21 @@
 //! are drawn in powers of ten, or in powers of two for sizes in bytes (a
 //! field whose name ends in `_bytes`), whose ticks read `4 KiB`, `1 MiB`.
 
+/// The largest magnitude a figure draws. Tick labels go up to `T` (1e12)
+/// with at most three digits before it, whole numbers are still exact in an
+/// f64 (up to 2^53, about 9e15), and nothing comes near the saturation of
+/// the `as i64` / `as u64` casts that turn values into labels and pixels
+/// (where 1e308 once made every tick read `9223372036854775807T`). No
+/// measurement of this lab comes close (a day in nanoseconds is 9e13), so a
+/// value beyond it is a broken file: [`crate::figure::collect_series`]
+/// refuses the figure, naming the field and the value.
+pub const LARGEST: f64 = 1e15;
+
+/// Whether a figure can draw `value`: finite and within [`LARGEST`].
+pub fn drawable(value: f64) -> bool {
+    value.is_finite() && value.abs() <= LARGEST
+}
+
 /// How tick labels are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TickFormat {
@@ -23,7 +38,8 @@ impl TickFormat {
 
     pub fn format(self, value: f64) -> String {
         match self {
-            TickFormat::Bytes if value >= 1.0 && value.fract() == 0.0 => {
+            // `as u64` saturates: sizes beyond LARGEST are written as numbers.
+            TickFormat::Bytes if (1.0..=LARGEST).contains(&value) && value.fract() == 0.0 => {
                 mmlab_core::format_size(value as u64)
             }
             _ => format_number(value),
@@ -32,7 +48,9 @@ impl TickFormat {
 }
 
 /// A number as a person reads it on an axis: at most three significant
-/// digits, k/M/G/T from ten thousand up.
+/// digits, k/M/G/T from ten thousand up, and beyond [`LARGEST`] (which no
+/// figure draws, but a label of a category may still be) in exponent form,
+/// `1e308`, never a saturated integer.
 pub fn format_number(value: f64) -> String {
     if value == 0.0 {
         return "0".to_string();
@@ -41,6 +59,12 @@ pub fn format_number(value: f64) -> String {
         return value.to_string();
     }
     let magnitude = value.abs();
+    if magnitude > LARGEST {
+        let text = format!("{value:.2e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exponent}");
+    }
     for (suffix, unit) in [("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)] {
         if magnitude >= unit * 10.0 || (magnitude >= unit && unit > 1e3) {
             return format!("{}{suffix}", significant(value / unit));
@@ -49,7 +73,9 @@ pub fn format_number(value: f64) -> String {
     significant(value)
 }
 
-/// Up to three significant digits, no trailing zeros, no exponent.
+/// Up to three significant digits, no trailing zeros, no exponent. Only
+/// called with magnitudes below 1e4 (k/M/G/T taken off by
+/// [`format_number`]), so the `as i64` below cannot saturate.
 fn significant(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude >= 100.0 {
@@ -86,9 +112,11 @@ pub struct Scale {
 }
 
 impl Scale {
-    /// A scale covering `values` (the non-finite ones and, on a log axis,
-    /// the ones not above zero ignored). `from_zero`: a linear axis of
-    /// values that are all positive starts at 0 (bars must).
+    /// A scale covering `values` (the non-finite ones, those beyond
+    /// [`LARGEST`] and, on a log axis, the ones not above zero ignored: a
+    /// range of 1e308 overflows, and its tick indices saturate `as i64`).
+    /// `from_zero`: a linear axis of values that are all positive starts at
+    /// 0 (bars must).
     pub fn new(values: &[f64], log: bool, format: TickFormat, from_zero: bool) -> Scale {
         Scale::with_bounds(values, log, format, from_zero, false)
     }
@@ -109,7 +137,7 @@ impl Scale {
         let usable: Vec<f64> = values
             .iter()
             .copied()
-            .filter(|v| v.is_finite() && (!log || *v > 0.0))
+            .filter(|v| drawable(*v) && (!log || *v > 0.0))
             .collect();
         let (min, max) = if usable.is_empty() {
             if log { (1.0, 10.0) } else { (0.0, 1.0) }
@@ -415,6 +443,40 @@ mod tests {
         assert_eq!(passes.ticks, vec![1.0, 2.0, 3.0]);
         let fractions = Scale::tight(&[1.0, 2.5, 3.0], false, TickFormat::Number);
         assert!(fractions.ticks.contains(&1.5), "{:?}", fractions.ticks);
+    }
+
+    #[test]
+    fn numbers_beyond_what_a_figure_draws_are_not_saturated() {
+        check(1e308, "1e308");
+        check(-2.5e20, "-2.5e20");
+        check(1.234e16, "1.23e16");
+        // 999T is the largest label with a suffix.
+        check(9.99e14, "999T");
+        assert_eq!(TickFormat::Bytes.format(1e20), "1e20");
+        assert!(drawable(LARGEST) && drawable(-LARGEST) && drawable(0.0));
+        assert!(!drawable(1e308) && !drawable(f64::NAN) && !drawable(f64::INFINITY));
+    }
+
+    #[test]
+    fn a_huge_value_does_not_break_the_axis_of_the_others() {
+        for log in [false, true] {
+            for format in [TickFormat::Number, TickFormat::Bytes] {
+                let scale = Scale::new(&[3.0, 97.0, 1e308, -1e308], log, format, true);
+                let labels: Vec<String> = scale.ticks().into_iter().map(|t| t.1).collect();
+                assert!(
+                    (2..=12).contains(&labels.len()),
+                    "log {log} {format:?}: {labels:?}"
+                );
+                for label in &labels {
+                    assert!(
+                        !label.contains("9223372036854775807") && label.len() <= 8,
+                        "log {log} {format:?}: {labels:?}"
+                    );
+                }
+            }
+        }
+        let only_huge = Scale::tight(&[1e308], false, TickFormat::Number);
+        assert!(only_huge.ticks().len() >= 2);
     }
 
     #[test]

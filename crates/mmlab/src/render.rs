@@ -1,7 +1,9 @@
 //! `mmlab plot`, `mmlab report` and `mmlab compare`: figures and the report
 //! from result files alone (the drawing is in `mmlab-plot`). A result file
-//! that cannot be used is named on stderr and in the report, and every other
-//! file is still rendered; a folder that is not there is bad input (exit 2).
+//! that cannot be used is named on stderr and in the report, every other
+//! file is still rendered, and the command then exits 1, so that a script
+//! or CI sees that something was left out. A folder that is not there, or
+//! the same folder given twice to compare, is bad input (exit 2).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,8 +59,9 @@ pub struct CompareArgs {
     label_b: Option<String>,
 }
 
-/// The result files of `dir`, each unusable one named on stderr. A folder
-/// that does not exist, or holds no result file at all, is bad input.
+/// The result files of `dir`, each unusable one named on stderr (the
+/// caller exits 1 after rendering the others). A folder that does not
+/// exist, or holds no result file at all, is bad input.
 fn read_folder(flag: &str, dir: &Path) -> Result<(Results, Vec<String>), BadInput> {
     if !dir.is_dir() {
         return Err(BadInput(format!(
@@ -79,6 +82,48 @@ fn read_folder(flag: &str, dir: &Path) -> Result<(Results, Vec<String>), BadInpu
         eprintln!("mmlab: skipped a result file: {error}");
     }
     Ok((good, errors))
+}
+
+/// The exit status once everything usable is rendered: 1 when a result
+/// file was skipped or a figure file written is not a valid PNG or SVG
+/// (each already named on stderr), said once more as the last line so
+/// that it is not lost above the figures; 0 otherwise. A figure that could
+/// not be drawn as declared is shown and named, but does not fail the run.
+fn exit_status(skipped: usize, invalid_figure_files: usize) -> i32 {
+    if skipped == 0 && invalid_figure_files == 0 {
+        return 0;
+    }
+    let mut what = Vec::new();
+    if skipped > 0 {
+        what.push(format!("{skipped} result file(s) could not be used"));
+    }
+    if invalid_figure_files > 0 {
+        what.push(format!(
+            "{invalid_figure_files} figure file(s) are not valid"
+        ));
+    }
+    eprintln!(
+        "mmlab: {} (named above); the rest was rendered; exit status 1",
+        what.join(" and ")
+    );
+    1
+}
+
+/// Comparing a folder with itself is a mistake in the arguments, whatever
+/// the spelling (`A`, `./A/`, a symbolic link): both are canonicalized.
+/// A folder that is not there is left to [`read_folder`] to name.
+fn check_different_folders(a: &Path, b: &Path) -> Result<(), BadInput> {
+    if let (Ok(canonical_a), Ok(canonical_b)) = (a.canonicalize(), b.canonicalize())
+        && canonical_a == canonical_b
+    {
+        return Err(BadInput(format!(
+            "DIR_A {} and DIR_B {} are the same folder ({}); compare two different runs",
+            a.display(),
+            b.display(),
+            canonical_a.display()
+        )));
+    }
+    Ok(())
 }
 
 fn questions() -> BTreeMap<String, String> {
@@ -124,7 +169,7 @@ pub fn plot(args: PlotArgs) -> anyhow::Result<i32> {
         problems.len(),
         out.display()
     );
-    Ok(if invalid.is_empty() { 0 } else { 1 })
+    Ok(exit_status(errors.len(), invalid.len()))
 }
 
 pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
@@ -156,14 +201,11 @@ pub fn report(args: ReportArgs) -> anyhow::Result<i32> {
     );
     println!("markdown: {}", display_path(&output.markdown));
     println!("report: {}", display_path(&output.html));
-    Ok(if output.invalid_files.is_empty() {
-        0
-    } else {
-        1
-    })
+    Ok(exit_status(errors.len(), output.invalid_files.len()))
 }
 
 pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
+    check_different_folders(&args.dir_a, &args.dir_b)?;
     let (default_a, default_b) = labels(&args.dir_a, &args.dir_b);
     let label_a = args.label_a.clone().unwrap_or(default_a);
     let label_b = args.label_b.clone().unwrap_or(default_b);
@@ -204,11 +246,10 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<i32> {
     );
     println!("markdown: {}", display_path(&output.markdown));
     println!("report: {}", display_path(&output.html));
-    Ok(if output.invalid_files.is_empty() {
-        0
-    } else {
-        1
-    })
+    Ok(exit_status(
+        errors_a.len() + errors_b.len(),
+        output.invalid_files.len(),
+    ))
 }
 
 /// How many (experiment, claim, scenario) verdicts differ between the runs.

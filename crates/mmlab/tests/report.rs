@@ -103,9 +103,10 @@ fn report_draws_every_figure_and_every_claim_and_names_unusable_files() {
     let results = write_results(dir.path(), 1.0);
     let output = mmlab(&["report", dir.path().to_str().unwrap()]);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    // Everything usable is rendered; the skipped files make it exit 1.
     assert_eq!(
         output.status.code(),
-        Some(0),
+        Some(1),
         "stdout: {stdout}\nstderr: {stderr}"
     );
     assert!(
@@ -243,7 +244,8 @@ fn plot_writes_only_figures() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    // The three unusable files of write_results: exit 1 after drawing the rest.
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     for result in &results[..2] {
         for spec in &result.figures {
             let (png, svg) = figure_files(&out, result, spec);
@@ -271,9 +273,10 @@ fn compare_puts_two_runs_side_by_side_with_their_differences() {
         out.to_str().unwrap(),
     ]);
     let stdout = text(&output.stdout);
+    // Both runs have unusable files: compared all the same, then exit 1.
     assert_eq!(
         output.status.code(),
-        Some(0),
+        Some(1),
         "{stdout}{}",
         text(&output.stderr)
     );
@@ -307,6 +310,315 @@ fn compare_puts_two_runs_side_by_side_with_their_differences() {
         html.contains("truncated.json"),
         "unusable files of a run are listed"
     );
+}
+
+/// A result file of the committed reference run, as JSON.
+fn reference(experiment: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../results/reference")
+        .join(format!("{experiment}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The reference result these tests copy: one of the smallest, with bar
+/// and line figures drawn from its samples and its own arrays.
+const REFERENCE: &str = "who-calls-mmap";
+
+fn write_reference(dir: &Path, name: &str, value: &serde_json::Value) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+    path
+}
+
+/// Runs mmlab in `cwd`, killed and failed if it has not ended after
+/// `limit` (a reader blocked on a FIFO would never end by itself).
+fn mmlab_within(args: &[&str], cwd: &Path, limit: std::time::Duration) -> Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mmlab"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mmlab");
+    // Read both pipes while waiting, so a full pipe cannot stall the child.
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "mmlab {args:?} still running after {limit:?}: killed; stderr so far: {}",
+                text(&stderr.join().unwrap())
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+const FEW_SECONDS: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[test]
+fn a_truncated_result_file_is_named_the_good_one_still_rendered_and_the_exit_status_is_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = reference(REFERENCE);
+    write_reference(dir.path(), &format!("{REFERENCE}.json"), &good);
+    let full = serde_json::to_string_pretty(&good).unwrap();
+    let truncated = dir.path().join("truncated.json");
+    std::fs::write(&truncated, &full[..full.len() / 3]).unwrap();
+
+    let output = mmlab_within(
+        &["report", dir.path().to_str().unwrap()],
+        dir.path(),
+        FEW_SECONDS,
+    );
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "skipped a result file: {} is not valid JSON",
+            truncated.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().last().is_some_and(
+            |l| l.contains("1 result file(s) could not be used") && l.contains("exit status 1")
+        ),
+        "the last line says why the status is 1: {stderr}"
+    );
+    // The good file is in the report, with its figures; the bad one is named in it.
+    let html = std::fs::read_to_string(printed_report_path(&stdout)).unwrap();
+    assert!(
+        html.contains(&format!("id=\"exp-{REFERENCE}\"")),
+        "no section"
+    );
+    assert!(
+        html.contains("truncated.json"),
+        "the skipped file is not listed"
+    );
+    let n_figures = good["figures"].as_array().unwrap().len();
+    assert!(
+        stdout.contains(&format!("{n_figures} figure(s), ")),
+        "{stdout}"
+    );
+
+    let out = dir.path().join("plotted");
+    let output = mmlab_within(
+        &[
+            "plot",
+            dir.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        FEW_SECONDS,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("truncated.json is not valid JSON"));
+    let n_png = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png")
+        })
+        .count();
+    assert_eq!(n_png, n_figures, "the good file's figures are drawn");
+}
+
+#[test]
+fn a_fifo_named_json_is_skipped_without_opening_it_by_report_and_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let good = reference(REFERENCE);
+    write_reference(&a, &format!("{REFERENCE}.json"), &good);
+    write_reference(&b, &format!("{REFERENCE}.json"), &good);
+    // Opening a FIFO for reading blocks until a writer comes: none will.
+    let fifo = a.join("x.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let named = format!(
+        "{} is not a regular file (a FIFO); not opened",
+        fifo.display()
+    );
+
+    let output = mmlab_within(&["report", a.to_str().unwrap()], dir.path(), FEW_SECONDS);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(a.join("index.html").is_file());
+
+    let out = dir.path().join("comparison");
+    let output = mmlab_within(
+        &[
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        FEW_SECONDS,
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&named), "{stderr}");
+    assert!(out.join("index.html").is_file());
+}
+
+#[test]
+fn a_mistyped_field_is_named_by_its_path_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bad = reference(REFERENCE);
+    bad["summaries"][2]["median"] = "fast".into();
+    let path = write_reference(dir.path(), "mistyped.json", &bad);
+    let mut huge_count = reference(REFERENCE);
+    huge_count["duration_ns"] = serde_json::json!(1e308);
+    let huge = write_reference(dir.path(), "huge-duration.json", &huge_count);
+    let out = dir.path().join("figures");
+    let output = mmlab_within(
+        &[
+            "plot",
+            dir.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        FEW_SECONDS,
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}: field `summaries[2].median`: invalid type: string \"fast\"",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    // The field, not the value, is what is named.
+    assert!(
+        stderr.contains(&format!("{}: field `duration_ns`: ", huge.display())),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("field `1e"), "{stderr}");
+    assert!(!stderr.contains("(unknown)"), "{stderr}");
+}
+
+#[test]
+fn a_value_no_figure_can_draw_is_a_figure_problem_not_a_broken_axis() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut result = reference(REFERENCE);
+    // A value of a figure of this experiment: the watch-cost bars.
+    let figure = result["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["data"] == "samples")
+        .cloned()
+        .expect("a figure of the samples");
+    let (id, y) = (
+        figure["id"].as_str().unwrap().to_string(),
+        figure["y"]["field"].as_str().unwrap().to_string(),
+    );
+    let index = result["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|row| {
+            row.get(&y).is_some_and(|v| v.is_number())
+                && figure["filter"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .all(|(k, v)| row.get(k) == Some(v))
+        })
+        .expect("a row drawn by that figure");
+    result["samples"][index][&y] = serde_json::json!(1e308);
+    write_reference(dir.path(), &format!("{REFERENCE}.json"), &result);
+
+    let output = mmlab_within(
+        &["report", dir.path().to_str().unwrap()],
+        dir.path(),
+        FEW_SECONDS,
+    );
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    // The file itself is usable: its other figures and claims are reported.
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let problem = format!(
+        "figure `{id}` of {REFERENCE} cannot be drawn: `samples[{index}].{y}` (y) is 1e+308, beyond what a figure can draw"
+    );
+    assert!(stderr.contains(&problem), "{stderr}");
+    assert!(stdout.contains("1 figure problem(s)"), "{stdout}");
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(
+        html.contains(&format!("`samples[{index}].{y}`"))
+            || html.contains(&format!("samples[{index}].{y}")),
+        "the report names it"
+    );
+    for entry in std::fs::read_dir(dir.path().join("figures")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "svg") {
+            let svg = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !svg.contains("9223372036854775807"),
+                "{} has a saturated tick label",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn comparing_a_folder_with_itself_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    write_reference(&run, &format!("{REFERENCE}.json"), &reference(REFERENCE));
+    for (a, b, labels) in [
+        ("run", "run", false),
+        ("run", "./run/", false),
+        ("./run", "run/.", true),
+    ] {
+        let mut args = vec!["compare", a, b];
+        if labels {
+            args.extend(["--label-a", "one", "--label-b", "two"]);
+        }
+        let output = mmlab_within(&args, dir.path(), FEW_SECONDS);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("DIR_A {a} and DIR_B {b} are the same folder")),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !dir.path().join("results/compare").exists(),
+            "nothing written"
+        );
+    }
 }
 
 /// The browser the report test uses: on PATH, or installed by the
@@ -392,7 +704,8 @@ fn the_report_opens_from_disk_in_a_real_browser_with_every_image_and_nothing_fet
     let dir = kept_folder("report-in-browser");
     let results = write_results(&dir, 1.0);
     let output = mmlab(&["report", dir.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    // write_results leaves unusable files: exit 1, the report written all the same.
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let index = printed_report_path(&text(&output.stdout));
     let url = format!("file://{}", index.display());
     let n_figures: usize = results.iter().map(|r| r.figures.len()).sum();
