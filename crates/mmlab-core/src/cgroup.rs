@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::cleanup::{Guard, on_exit};
+use crate::cleanup::{Guard, on_exit_checked};
 use crate::format_size;
 
 /// Which cgroup hierarchy holds the memory controller.
@@ -104,9 +104,12 @@ impl MemoryCgroup {
         })?;
         let removal = {
             let path = path.clone();
-            on_exit(format!("remove cgroup {}", path.display()), move || {
-                remove(&path)
-            })
+            let checked = path.clone();
+            on_exit_checked(
+                format!("remove cgroup {}", path.display()),
+                move || remove(&path),
+                move || checked.exists().then(|| checked.display().to_string()),
+            )
         };
         let cgroup = MemoryCgroup {
             path,
@@ -172,6 +175,34 @@ impl MemoryCgroup {
             },
         }
     }
+}
+
+/// Removes the memory cgroups `mmlab-<pid>-<n>` beside the ones this
+/// process would make whose process is gone (a run killed by SIGKILL) and
+/// that hold no process, and returns them. A cgroup with a process still
+/// inside, or of a live mmlab, is left alone.
+pub fn remove_leftovers() -> Vec<PathBuf> {
+    let Ok((_, parent)) = locate() else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let gone_owner = entry
+            .file_name()
+            .to_str()
+            .and_then(crate::cleanup::pid_of_a_gone_owner)
+            .is_some();
+        let empty = std::fs::read_to_string(path.join("cgroup.procs"))
+            .is_ok_and(|procs| procs.trim().is_empty());
+        if gone_owner && empty && std::fs::remove_dir(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 /// This process's memory cgroup folder, if a child with a memory limit can

@@ -29,6 +29,43 @@ pub fn pattern_byte(offset: u64) -> u8 {
     pattern_word(offset / 8).to_le_bytes()[(offset % 8) as usize]
 }
 
+/// The remedy wherever a measurement needs a file with storage behind its
+/// page cache (eviction, cold reads, a page cache smaller than the file).
+pub const DISK_DATA_DIR: &str = "--data-dir on a disk filesystem (ext4, xfs, btrfs)";
+
+/// `Some("tmpfs")` or `Some("ramfs")` when `path` lies on a filesystem that
+/// keeps its files in memory only, `None` otherwise (or when statfs fails).
+/// There a file's pages are the file itself: POSIX_FADV_DONTNEED drops
+/// nothing, nothing is read from storage, and a MAP_SHARED "file" mapping is
+/// shared memory. Experiments use it to say why eviction failed, never to
+/// decide a verdict (that comes from what mincore measured). The answer is
+/// the filesystem's magic number (statfs), the same filesystem the
+/// fingerprint's `data_dir_fs` names from /proc/self/mountinfo.
+pub fn memory_filesystem(path: &Path) -> Option<&'static str> {
+    /// linux/magic.h (neither libc nor nix names it).
+    const RAMFS_MAGIC: u64 = 0x8584_58f6;
+    let kind = nix::sys::statfs::statfs(path).ok()?.filesystem_type();
+    if kind == nix::sys::statfs::TMPFS_MAGIC {
+        Some("tmpfs")
+    } else if kind.0 as u64 == RAMFS_MAGIC {
+        Some("ramfs")
+    } else {
+        None
+    }
+}
+
+/// Why a file in `path` could not be evicted, when its filesystem explains
+/// it: `the data folder /x is on tmpfs, which keeps files in memory only
+/// (no storage to evict them to)`. `None` on a disk filesystem.
+pub fn why_nothing_is_evicted(path: &Path) -> Option<String> {
+    memory_filesystem(path).map(|fs| {
+        format!(
+            "the data folder {} is on {fs}, which keeps files in memory only (no storage to evict them to or read them from)",
+            path.display()
+        )
+    })
+}
+
 /// A fresh folder for one run's data files, removed with everything in it
 /// when dropped or when the process is interrupted.
 #[derive(Debug)]
@@ -74,12 +111,19 @@ impl DataDir {
         let path = fs::canonicalize(&path).unwrap_or(path);
         let removed = path.clone();
         let base_for_cleanup = fs::canonicalize(&base).unwrap_or(base);
-        let guard = cleanup::on_exit(format!("remove {}", path.display()), move || {
-            let _ = fs::remove_dir_all(&removed);
-            if remove_base_if_empty {
-                let _ = fs::remove_dir(&base_for_cleanup); // only succeeds when empty
-            }
-        });
+        let checked = path.clone();
+        let guard = cleanup::on_exit_checked(
+            format!("remove {}", path.display()),
+            move || {
+                // Retried until gone: on a signal, the work may still be
+                // creating files in it for a moment.
+                cleanup::remove_until_gone(&removed);
+                if remove_base_if_empty {
+                    let _ = fs::remove_dir(&base_for_cleanup); // only succeeds when empty
+                }
+            },
+            move || checked.exists().then(|| checked.display().to_string()),
+        );
         Ok(DataDir {
             path,
             _guard: guard,
@@ -88,6 +132,32 @@ impl DataDir {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Removes the data folders `mmlab-<pid>-<nanos>` in `base` (or
+    /// `results/data`) whose process is gone, as a run killed by SIGKILL
+    /// leaves them, and returns them. Folders of live processes (another run
+    /// going on now) are never touched.
+    pub fn remove_leftovers(base: Option<&Path>) -> Vec<PathBuf> {
+        let base = base.map_or_else(|| PathBuf::from("results/data"), Path::to_path_buf);
+        let Ok(entries) = fs::read_dir(&base) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir
+                && name
+                    .to_str()
+                    .and_then(cleanup::pid_of_a_gone_owner)
+                    .is_some()
+                && cleanup::remove_until_gone(&entry.path())
+            {
+                removed.push(entry.path());
+            }
+        }
+        removed
     }
 
     /// Bytes available to this user in the folder's filesystem.
@@ -102,6 +172,7 @@ impl DataDir {
     /// clear message when the filesystem has less than the size plus 64 MiB.
     pub fn create_file(&self, name: &str, size_bytes: u64) -> anyhow::Result<DataFile> {
         const MARGIN: u64 = 64 << 20;
+        cleanup::checkpoint();
         let free = self.free_bytes()?;
         if free < size_bytes + MARGIN {
             bail!(
@@ -225,5 +296,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("/nonexistent/folder"), "{error}");
+    }
+
+    #[test]
+    fn memory_filesystems_agree_with_the_mount_table() {
+        // statfs's magic number and /proc/self/mountinfo (the fingerprint's
+        // source) must tell the same story for every folder that exists.
+        for path in [".", "/", "/dev", "/dev/shm", "/run", "/tmp", "/proc"] {
+            let path = Path::new(path);
+            let Some((_, fs_type)) = crate::fingerprint::filesystem_of(path) else {
+                continue;
+            };
+            let in_memory = matches!(fs_type.as_str(), "tmpfs" | "ramfs");
+            assert_eq!(
+                memory_filesystem(path).is_some(),
+                in_memory,
+                "{}: mountinfo says {fs_type}",
+                path.display()
+            );
+            assert_eq!(why_nothing_is_evicted(path).is_some(), in_memory);
+        }
+        assert_eq!(memory_filesystem(Path::new("/nonexistent/folder")), None);
     }
 }

@@ -145,14 +145,13 @@ pub fn skip(capability: Capability, what: &str, reason: impl fmt::Display) {
     let line = format!("SKIPPED {test}: {what}: {capability} missing: {reason}\n");
     // Straight to fd 2: eprintln! would be captured by the test harness.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
-    if let Some(path) = std::env::var_os(SKIP_LOG_VARIABLE) {
-        if let Ok(mut file) = std::fs::OpenOptions::new()
+    if let Some(path) = std::env::var_os(SKIP_LOG_VARIABLE)
+        && let Ok(mut file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-        {
-            let _ = file.write_all(line.as_bytes());
-        }
+    {
+        let _ = file.write_all(line.as_bytes());
     }
 }
 

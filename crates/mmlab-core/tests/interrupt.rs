@@ -36,7 +36,7 @@ fn a_run_interrupted_with_sigint_leaves_no_data_files() {
     )
     .unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(130), "128 + SIGINT");
     assert!(!held.exists());
     let left: Vec<_> = std::fs::read_dir(base.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");

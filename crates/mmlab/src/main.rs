@@ -122,6 +122,9 @@ fn main() {
     };
     quiet_on_closed_stdout();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli)));
+    // Interrupted: an error now is the interruption's doing (its files were
+    // removed under it); the signal thread reports and sets the status.
+    mmlab_core::cleanup::checkpoint();
     let code = match outcome {
         Ok(Ok(code)) => code,
         // The reader of stdout went away (`mmlab report | head`): the
@@ -158,6 +161,9 @@ fn is_closed_stdout(payload: &(dyn std::any::Any + Send)) -> bool {
 fn quiet_on_closed_stdout() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // A panic because the signal thread removed what the work was using:
+        // the work stops here, and the signal thread says what happened.
+        mmlab_core::cleanup::checkpoint();
         if !is_closed_stdout(info.payload()) {
             default_hook(info);
         }
@@ -254,6 +260,26 @@ fn check_writable_folder(flag: &str, dir: &Path) -> Result<(), BadInput> {
     Ok(())
 }
 
+/// Data folders and memory cgroups of earlier mmlab runs whose process is
+/// gone (killed with SIGKILL, so no cleanup ran): removed, in one line.
+fn remove_leftovers(data_dir: Option<&Path>) {
+    let mut removed: Vec<String> = mmlab_core::DataDir::remove_leftovers(data_dir)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    removed.extend(
+        mmlab_core::cgroup::remove_leftovers()
+            .iter()
+            .map(|p| format!("memory cgroup {}", p.display())),
+    );
+    if !removed.is_empty() {
+        eprintln!(
+            "warning: removed what earlier mmlab runs that were killed left behind: {}",
+            removed.join(", ")
+        );
+    }
+}
+
 fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
     let selected: Vec<&'static dyn Experiment> = if args.experiment == "all" {
         registry::experiments()
@@ -304,6 +330,7 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
         }
         check_writable_folder("--data-dir", dir)?;
     }
+    remove_leftovers(args.data_dir.as_deref());
     let context = RunContext {
         profile: match args.profile {
             ProfileArg::Quick => Profile::Quick,

@@ -133,7 +133,7 @@ fn a_run_interrupted_with_sigint_leaves_no_data_files() {
 
 /// `--memory-limit` interrupted while a child is inside the memory cgroup:
 /// SIGTERM to mmlab alone (the child in the cgroup gets nothing) still ends
-/// with status 130, the cgroup removed (its child killed first) and no data
+/// with status 143 (128 + SIGTERM), the cgroup removed (its child killed first) and no data
 /// file left. Skipped, with the reason, where no memory cgroup can be made.
 #[test]
 fn a_memory_limited_run_interrupted_leaves_no_cgroup_and_no_data_files() {
@@ -199,7 +199,7 @@ fn a_memory_limited_run_interrupted_leaves_no_cgroup_and_no_data_files() {
     let output = child.wait_with_output().unwrap();
     assert_eq!(
         output.status.code(),
-        Some(130),
+        Some(128 + libc::SIGTERM),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -210,4 +210,159 @@ fn a_memory_limited_run_interrupted_leaves_no_cgroup_and_no_data_files() {
         "left behind: {:?}",
         entries(data.path())
     );
+}
+
+/// Starts `mmlab run EXPERIMENT --quiet` with fresh out and data folders.
+fn start(
+    experiment: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, tempfile::TempDir, std::process::Child) {
+    let out = tempfile::tempdir_in(".").unwrap();
+    let data = tempfile::tempdir_in(".").unwrap();
+    let child = mmlab()
+        .args(["run", experiment, "--quiet", "--out"])
+        .arg(out.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (out, data, child)
+}
+
+/// Waits (at most a minute) until `ready` holds or the child ended.
+fn wait_for(child: &mut std::process::Child, ready: impl Fn() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if ready() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+fn signal(child: &std::process::Child, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+}
+
+/// The number of files in lazy-loading's metadata tree, while it exists.
+fn files_in_metadata_tree(data: &Path) -> usize {
+    entries(data)
+        .iter()
+        .flat_map(|run| {
+            let run = data.join(run);
+            entries(&run)
+                .into_iter()
+                .filter(|name| name.starts_with("tree-"))
+                .map(move |tree| run.join(tree))
+        })
+        .flat_map(|tree| entries(&tree).into_iter().map(move |d| tree.join(d)))
+        .map(|dir| entries(&dir).len())
+        .sum()
+}
+
+/// Ctrl-C while lazy-loading creates its tree of small metadata files (the
+/// moment a cleanup used to race the work and leave the folder behind while
+/// saying "nothing left behind"), at several points of that step: the data
+/// folder is gone every time, and the message says so only then.
+#[test]
+fn sigint_inside_the_metadata_step_leaves_nothing_and_says_so_truthfully() {
+    for after_files in [1, 500, 2000, 5000] {
+        let (_out, data, mut child) = start("lazy-loading", &["--repeat", "1"]);
+        let inside = wait_for(&mut child, || {
+            files_in_metadata_tree(data.path()) >= after_files
+        });
+        assert!(inside, "the run never reached {after_files} metadata files");
+        signal(&child, nix::sys::signal::Signal::SIGINT);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(130), "{stderr}");
+        let left = entries(data.path());
+        assert!(
+            left.is_empty(),
+            "after {after_files} files, left behind: {left:?}"
+        );
+        assert!(
+            stderr.contains("interrupted by SIGINT") && stderr.contains("nothing left behind"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("mmlab: "),
+            "no error besides the interruption: {stderr}"
+        );
+    }
+}
+
+/// SIGTERM ends a run with 143 (128 + 15), SIGHUP with 129, each cleaned up.
+#[test]
+fn sigterm_and_sighup_exit_with_128_plus_the_signal() {
+    for (sig, code) in [
+        (nix::sys::signal::Signal::SIGTERM, 143),
+        (nix::sys::signal::Signal::SIGHUP, 129),
+    ] {
+        let (_out, data, mut child) = start("copy-on-write", &["--repeat", "1"]);
+        let data_path = data.path().to_path_buf();
+        assert!(wait_for(&mut child, || entries(&data_path)
+            .iter()
+            .any(|run| !entries(&data_path.join(run)).is_empty())));
+        signal(&child, sig);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{sig}: {stderr}");
+        assert!(
+            entries(data.path()).is_empty(),
+            "{sig}: {:?}",
+            entries(data.path())
+        );
+        assert!(
+            stderr.contains(&format!("interrupted by {sig}")),
+            "{stderr}"
+        );
+    }
+}
+
+/// A run killed with SIGKILL cannot clean up: its data folder stays. The
+/// next run in the same data folder removes it and says so in one line,
+/// and leaves the folder of a live process (its pid in the name) alone.
+#[test]
+fn after_a_sigkill_the_next_run_removes_the_leftovers_and_says_so() {
+    let (out, data, mut child) = start("lazy-loading", &["--repeat", "1"]);
+    let data_path = data.path().to_path_buf();
+    assert!(wait_for(&mut child, || entries(&data_path)
+        .iter()
+        .any(|run| !entries(&data_path.join(run)).is_empty())));
+    signal(&child, nix::sys::signal::Signal::SIGKILL);
+    child.wait().unwrap();
+    let left = entries(data.path());
+    assert_eq!(left.len(), 1, "SIGKILL leaves the data folder: {left:?}");
+    // A folder named for a live process (this test) must survive.
+    let live = data.path().join(format!("mmlab-{}-1", std::process::id()));
+    std::fs::create_dir(&live).unwrap();
+
+    let output = mmlab()
+        .args(["run", "prot-flags", "--quiet", "--out"])
+        .arg(out.path())
+        .arg("--data-dir")
+        .arg(data.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("earlier mmlab runs that were killed"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains(&left[0]), "{stderr}");
+    assert_eq!(
+        entries(data.path()),
+        [live.file_name().unwrap().to_string_lossy()]
+    );
+    std::fs::remove_dir(&live).unwrap();
 }

@@ -107,6 +107,9 @@ pub fn stat_fresh_tree(
         let dir = tree.join(format!("d{d:03}"));
         fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for f in 0..files_per_dir {
+            // A signal stops the work here, before the next file, so the
+            // cleanup never races a file being created in the folder.
+            mmlab_core::cleanup::checkpoint();
             let path = dir.join(format!("f{f:03}"));
             fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
         }
