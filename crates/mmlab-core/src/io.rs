@@ -104,6 +104,16 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
     }
 }
 
+/// `result` as a reader of its file will see it: serialized to the file's
+/// JSON text and read back. The judge step is given this copy, so that a
+/// verdict can only depend on what the file holds (a field left out of the
+/// JSON, or a value that does not survive the text, cannot decide anything).
+pub fn as_read_back(result: &ResultFile) -> anyhow::Result<ResultFile> {
+    use anyhow::Context;
+    let text = serde_json::to_string(result).context("cannot serialize the result")?;
+    serde_json::from_str(&text).context("the result does not read back from its own JSON")
+}
+
 /// Writes `<dir>/<experiment>.json` and `<dir>/<experiment>.csv` (the raw
 /// samples, one row each, one column per field) and returns the JSON path.
 pub fn write_result(dir: &Path, result: &ResultFile) -> anyhow::Result<PathBuf> {

@@ -121,6 +121,13 @@ pub struct Claim {
     /// Which part of the experiment decided it (scenario name), if several do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// The rule as applied, in one sentence: what the verdict is a function
+    /// of, so a reader can recompute it from the file (`mmlab judge`).
+    #[serde(default)]
+    pub rule: String,
+    /// The numbers the rule used, named (limits, fractions, counts).
+    #[serde(default)]
+    pub thresholds: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Claim {
@@ -134,11 +141,27 @@ impl Claim {
             verdict,
             evidence: evidence.into(),
             scenario: None,
+            rule: String::new(),
+            thresholds: serde_json::Map::new(),
         }
     }
 
     pub fn with_scenario(mut self, scenario: impl Into<String>) -> Claim {
         self.scenario = Some(scenario.into());
+        self
+    }
+
+    /// The rule this verdict was reached by, and the numbers it used.
+    pub fn with_rule(
+        mut self,
+        rule: impl Into<String>,
+        thresholds: impl IntoIterator<Item = (&'static str, serde_json::Value)>,
+    ) -> Claim {
+        self.rule = rule.into();
+        self.thresholds = thresholds
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         self
     }
 }

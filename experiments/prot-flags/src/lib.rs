@@ -16,6 +16,7 @@
 
 pub mod cases;
 pub mod docs;
+pub mod judge;
 pub mod model;
 pub mod raw;
 
@@ -26,8 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use mmlab_core::probe::{Ending, ProbeOutcome, run_in_child};
 use mmlab_core::{
-    Axis, Claim, DataDir, Experiment, FigureKind, FigureSpec, ResultFile, RunContext, Summary,
-    Verdict, Warning,
+    Axis, DataDir, Experiment, FigureKind, FigureSpec, ResultFile, RunContext, Summary, Warning,
 };
 use serde_json::{Value as Json, json};
 
@@ -60,7 +60,9 @@ impl Experiment for ProtFlags {
     }
 
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        run(context)
+        let mut result = measure(context)?;
+        result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
+        Ok(result)
     }
 }
 
@@ -309,7 +311,7 @@ pub fn run_all(
     Ok(results)
 }
 
-fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
+fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     let started = Instant::now();
     let dir = context.data_dir()?;
     let plan = plan();
@@ -351,6 +353,8 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
         }),
     );
     result.param("exec_stub_return", raw::STUB_RETURN);
+    // S11 is judged against it: with MAP_FILE = 0 the flag cannot matter.
+    result.param("map_file_value", raw::MAP_FILE as u64);
     result.param("huge_page_bytes", plan.huge_page_bytes as u64);
     result.param("huge_pages_obtainable", plan.huge_pages_obtainable);
     result.param("mmap_min_addr_bytes", plan.mmap_min_addr as u64);
@@ -399,9 +403,6 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
         .extra
         .insert("unstable_cases".into(), json!(unstable));
 
-    for claim in CLAIMS {
-        result.claims.push(verdict(claim, &table));
-    }
     for r in table.iter().filter(|r| r.mismatch()) {
         let why = match (r.documented_variation, r.core) {
             (Some(sentence), _) => format!("the documentation allows it: {sentence}"),
@@ -496,102 +497,6 @@ fn implied_access(table: &[CaseResult]) -> Json {
         "PROT_WRITE page executable (prot-w-exec)": allowed("prot-w-exec"),
         "PROT_EXEC page writable (prot-x-write)": allowed("prot-x-write"),
     })
-}
-
-/// The verdict on one claim from the cases that name it.
-pub fn verdict(claim: &str, table: &[CaseResult]) -> Claim {
-    let relevant: Vec<&CaseResult> = table.iter().filter(|r| r.claims.contains(&claim)).collect();
-    let ran: Vec<&CaseResult> = relevant
-        .iter()
-        .copied()
-        .filter(|r| r.matches.is_some())
-        .collect();
-    if ran.is_empty() {
-        let reasons: Vec<String> = relevant.iter().map(|r| r.observed.describe()).collect();
-        return Claim::new(
-            claim,
-            Verdict::NotMeasured,
-            format!(
-                "none of the {} cases for {claim} could run here ({})",
-                relevant.len(),
-                reasons.join("; ")
-            ),
-        );
-    }
-    let mismatches: Vec<&CaseResult> = ran.iter().copied().filter(|r| r.mismatch()).collect();
-    let matched = ran.len() - mismatches.len();
-    let context = claim_context(claim, &ran);
-    if mismatches.is_empty() {
-        return Claim::new(
-            claim,
-            Verdict::Holds,
-            format!(
-                "all {} cases matched the documentation{context} ({})",
-                ran.len(),
-                ids(&ran)
-            ),
-        );
-    }
-    let contradicting: Vec<&CaseResult> = mismatches
-        .iter()
-        .copied()
-        .filter(|r| r.core && r.documented_variation.is_none())
-        .collect();
-    let listed = |rs: &[&CaseResult]| {
-        rs.iter()
-            .map(|r| r.describe_mismatch())
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    if !contradicting.is_empty() {
-        return Claim::new(
-            claim,
-            Verdict::Refuted,
-            format!(
-                "{} of {} cases contradict the documentation{context}: {}",
-                contradicting.len(),
-                ran.len(),
-                listed(&contradicting)
-            ),
-        );
-    }
-    Claim::new(
-        claim,
-        Verdict::HoldsWithNuance,
-        format!(
-            "{matched} of {} cases matched the documentation{context}; {} differ where the man pages allow it or say less than the kernel does: {}",
-            ran.len(),
-            mismatches.len(),
-            listed(&mismatches)
-        ),
-    )
-}
-
-/// A few words that make a claim's evidence specific.
-fn claim_context(claim: &str, ran: &[&CaseResult]) -> String {
-    match claim {
-        "S11" => {
-            let values: Vec<String> = ran.iter().map(|r| r.observed.describe()).collect();
-            let same = values.windows(2).all(|w| w[0] == w[1]);
-            format!(
-                "; MAP_FILE is {:#x} in this build, and with and without it the outcome was {}",
-                raw::MAP_FILE,
-                if same { "identical" } else { "different" }
-            )
-        }
-        "S8" => {
-            let n_prot = ran.iter().filter(|r| r.group == cases::PROT_ACCESS).count();
-            format!(" ({n_prot} prot x access, the rest open mode and mprotect)")
-        }
-        _ => String::new(),
-    }
-}
-
-fn ids(rs: &[&CaseResult]) -> String {
-    rs.iter()
-        .map(|r| r.id.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn figures() -> Vec<FigureSpec> {
@@ -768,58 +673,6 @@ mod tests {
             signal: "SIGSEGV".into(),
             si_code: Some("SEGV_ACCERR".into()),
         }
-    }
-
-    fn read() -> Observed {
-        Observed::Ok {
-            value: "read 0x37".into(),
-        }
-    }
-
-    #[test]
-    fn verdicts_follow_the_mismatches_and_their_kind() {
-        let all_match = [
-            result("a", segv(), true, None),
-            result("b", segv(), true, None),
-        ];
-        assert_eq!(verdict("S8", &all_match).verdict, Verdict::Holds);
-
-        let documented = [
-            result("a", segv(), true, None),
-            result(
-                "prot-w-read",
-                read(),
-                true,
-                Some("PROT_WRITE implies PROT_READ"),
-            ),
-        ];
-        let claim = verdict("S8", &documented);
-        assert_eq!(claim.verdict, Verdict::HoldsWithNuance);
-        assert!(claim.evidence.contains("prot-w-read"), "{}", claim.evidence);
-
-        let corner = [
-            result("a", segv(), true, None),
-            result("c", read(), false, None),
-        ];
-        assert_eq!(verdict("S8", &corner).verdict, Verdict::HoldsWithNuance);
-
-        let contradiction = [
-            result("a", segv(), true, None),
-            result("d", read(), true, None),
-        ];
-        let claim = verdict("S8", &contradiction);
-        assert_eq!(claim.verdict, Verdict::Refuted);
-        assert!(claim.evidence.contains("d: expected"), "{}", claim.evidence);
-
-        let not_run = [result(
-            "e",
-            Observed::NotRun {
-                reason: "no stub".into(),
-            },
-            true,
-            None,
-        )];
-        assert_eq!(verdict("S8", &not_run).verdict, Verdict::NotMeasured);
     }
 
     #[test]

@@ -1,0 +1,368 @@
+//! The judge step of prot-flags: the verdicts from the result file alone
+//! (its `cases` table and `params`), so `mmlab judge` recomputes them from
+//! any stored run.
+//!
+//! The rules, as each claim's `rule` field states them:
+//! - S1, S2, S7, S8, S10, S12: among the cases that name the claim and ran,
+//!   `holds` when every one matched the documentation; `refuted` when a core
+//!   case contradicts it with no documented variation; `holds-with-nuance`
+//!   when the only mismatches are documented variations or corners where the
+//!   man page says less than the kernel does; `not-measured` when none ran.
+//! - S11 ("MAP_FILE is the default and need not be given"): the outcomes of
+//!   the same mappings with and without MAP_FILE must be identical (else
+//!   `refuted`). With MAP_FILE = 0, as on Linux, the two are the same system
+//!   call, so identical outcomes can only show that the flag is accepted and
+//!   ignored: `holds-with-nuance` is the best any Linux run can give, and
+//!   `holds` is reserved for a build where MAP_FILE has bits of its own.
+
+use mmlab_core::{Claim, ResultFile, Verdict};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::CLAIMS;
+
+/// One row of the `cases` table, as the file holds it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CaseRow {
+    pub id: String,
+    pub group: String,
+    pub expected: String,
+    pub observed: String,
+    /// `None` when the case could not run here.
+    pub matches: Option<bool>,
+    #[serde(default)]
+    pub documented_variation: Option<String>,
+    /// Space-separated claim ids.
+    pub claims: String,
+    pub core: bool,
+}
+
+impl CaseRow {
+    fn names(&self, claim: &str) -> bool {
+        self.claims.split_whitespace().any(|c| c == claim)
+    }
+
+    fn mismatch(&self) -> bool {
+        self.matches == Some(false)
+    }
+
+    fn contradicts(&self) -> bool {
+        self.mismatch() && self.core && self.documented_variation.is_none()
+    }
+
+    fn describe_mismatch(&self) -> String {
+        format!(
+            "{}: expected {}, observed {}",
+            self.id, self.expected, self.observed
+        )
+    }
+}
+
+/// The rows of `cases`, or why they cannot be read.
+pub fn case_rows(result: &ResultFile) -> Result<Vec<CaseRow>, String> {
+    let value = result
+        .extra
+        .get("cases")
+        .ok_or("the result file has no `cases` table")?;
+    serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        format!(
+            "the `cases` table cannot be read at cases{}: {}",
+            path_suffix(&e),
+            e.inner()
+        )
+    })
+}
+
+fn path_suffix<E>(e: &serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    if path.starts_with('[') || path == "." {
+        path.trim_start_matches('.').to_string()
+    } else {
+        format!(".{path}")
+    }
+}
+
+/// Every claim of the experiment, judged from the file.
+pub fn judge(result: &ResultFile) -> Vec<Claim> {
+    let rows = match case_rows(result) {
+        Ok(rows) => rows,
+        Err(reason) => {
+            return CLAIMS
+                .iter()
+                .map(|claim| {
+                    Claim::new(claim, Verdict::NotMeasured, reason.clone())
+                        .with_rule(RULE, thresholds())
+                })
+                .collect();
+        }
+    };
+    let map_file = result.params.get("map_file_value").and_then(|v| v.as_u64());
+    CLAIMS
+        .iter()
+        .map(|claim| match *claim {
+            "S11" => s11(&rows, map_file),
+            _ => verdict(claim, &rows),
+        })
+        .collect()
+}
+
+const RULE: &str = "among the cases naming the claim that ran: holds when all matched the documentation, refuted when a core case contradicts it with no documented variation, holds-with-nuance when the only mismatches are documented variations or man-page corners, not-measured when none ran";
+
+fn thresholds() -> [(&'static str, serde_json::Value); 1] {
+    [("core_contradictions_allowed", json!(0))]
+}
+
+fn ids(rows: &[&CaseRow]) -> String {
+    rows.iter()
+        .map(|r| r.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn listed(rows: &[&CaseRow]) -> String {
+    rows.iter()
+        .map(|r| r.describe_mismatch())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The verdict on one claim from the cases that name it (every claim but S11).
+pub fn verdict(claim: &str, rows: &[CaseRow]) -> Claim {
+    let relevant: Vec<&CaseRow> = rows.iter().filter(|r| r.names(claim)).collect();
+    let ran: Vec<&CaseRow> = relevant
+        .iter()
+        .copied()
+        .filter(|r| r.matches.is_some())
+        .collect();
+    let claim_of = |verdict, evidence: String| {
+        Claim::new(claim, verdict, evidence).with_rule(RULE, thresholds())
+    };
+    if ran.is_empty() {
+        let reasons: Vec<&str> = relevant.iter().map(|r| r.observed.as_str()).collect();
+        return claim_of(
+            Verdict::NotMeasured,
+            format!(
+                "none of the {} cases for {claim} could run here ({})",
+                relevant.len(),
+                reasons.join("; ")
+            ),
+        );
+    }
+    let mismatches: Vec<&CaseRow> = ran.iter().copied().filter(|r| r.mismatch()).collect();
+    let matched = ran.len() - mismatches.len();
+    let context = match claim {
+        "S8" => {
+            let n_prot = ran
+                .iter()
+                .filter(|r| r.group == crate::cases::PROT_ACCESS)
+                .count();
+            format!(" ({n_prot} prot x access, the rest open mode and mprotect)")
+        }
+        _ => String::new(),
+    };
+    if mismatches.is_empty() {
+        return claim_of(
+            Verdict::Holds,
+            format!(
+                "all {} cases matched the documentation{context} ({})",
+                ran.len(),
+                ids(&ran)
+            ),
+        );
+    }
+    let contradicting: Vec<&CaseRow> = mismatches
+        .iter()
+        .copied()
+        .filter(|r| r.contradicts())
+        .collect();
+    if !contradicting.is_empty() {
+        return claim_of(
+            Verdict::Refuted,
+            format!(
+                "{} of {} cases contradict the documentation{context}: {}",
+                contradicting.len(),
+                ran.len(),
+                listed(&contradicting)
+            ),
+        );
+    }
+    claim_of(
+        Verdict::HoldsWithNuance,
+        format!(
+            "{matched} of {} cases matched the documentation{context}; {} differ where the man pages allow it or say less than the kernel does: {}",
+            ran.len(),
+            mismatches.len(),
+            listed(&mismatches)
+        ),
+    )
+}
+
+const S11_RULE: &str = "the cases mapping the same file with and without MAP_FILE must all match the documentation and give identical outcomes (else refuted); with MAP_FILE = 0 the two are one system call, so identical outcomes show only that the flag is accepted and ignored (holds-with-nuance, the best a Linux run can give); holds needs a MAP_FILE with bits of its own; not-measured when the cases did not run";
+
+/// S11: MAP_FILE is the default and need not be given.
+pub fn s11(rows: &[CaseRow], map_file: Option<u64>) -> Claim {
+    let relevant: Vec<&CaseRow> = rows.iter().filter(|r| r.names("S11")).collect();
+    let ran: Vec<&CaseRow> = relevant
+        .iter()
+        .copied()
+        .filter(|r| r.matches.is_some())
+        .collect();
+    let thresholds = [
+        (
+            "map_file_value",
+            map_file.map_or(serde_json::Value::Null, |v| json!(v)),
+        ),
+        ("distinct_outcomes_allowed", json!(1)),
+    ];
+    let claim_of = |verdict, evidence: String| {
+        Claim::new("S11", verdict, evidence).with_rule(S11_RULE, thresholds.clone())
+    };
+    if ran.len() < 2 {
+        return claim_of(
+            Verdict::NotMeasured,
+            format!(
+                "{} of the {} cases with and without MAP_FILE ran here; both are needed",
+                ran.len(),
+                relevant.len()
+            ),
+        );
+    }
+    let mut outcomes: Vec<&str> = ran.iter().map(|r| r.observed.as_str()).collect();
+    outcomes.sort_unstable();
+    outcomes.dedup();
+    let mismatches: Vec<&CaseRow> = ran.iter().copied().filter(|r| r.mismatch()).collect();
+    if outcomes.len() > 1 || !mismatches.is_empty() {
+        return claim_of(
+            Verdict::Refuted,
+            format!(
+                "the same mapping with and without MAP_FILE gave {} outcome(s) ({}){}",
+                outcomes.len(),
+                outcomes.join(" vs "),
+                if mismatches.is_empty() {
+                    String::new()
+                } else {
+                    format!("; against the documentation: {}", listed(&mismatches))
+                }
+            ),
+        );
+    }
+    let value = map_file.map_or("not recorded in this file".to_string(), |v| {
+        format!("{v:#x}")
+    });
+    match map_file {
+        Some(v) if v != 0 => claim_of(
+            Verdict::Holds,
+            format!(
+                "MAP_FILE is {value} in this build, and with and without it the outcome was identical ({}) in {} cases ({})",
+                outcomes[0],
+                ran.len(),
+                ids(&ran)
+            ),
+        ),
+        _ => claim_of(
+            Verdict::HoldsWithNuance,
+            format!(
+                "with and without MAP_FILE the outcome was identical ({}) in {} cases ({}); but MAP_FILE is {value} in this build, so the two are the same system call: the kernel cannot tell them apart, and no Linux run can show more than that the flag is accepted and ignored",
+                outcomes[0],
+                ran.len(),
+                ids(&ran)
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        id: &str,
+        observed: &str,
+        matches: Option<bool>,
+        core: bool,
+        variation: Option<&str>,
+    ) -> CaseRow {
+        CaseRow {
+            id: id.to_string(),
+            group: crate::cases::PROT_ACCESS.to_string(),
+            expected: "signal SIGSEGV/SEGV_ACCERR".to_string(),
+            observed: observed.to_string(),
+            matches,
+            documented_variation: variation.map(str::to_string),
+            claims: "S8 S11".to_string(),
+            core,
+        }
+    }
+
+    const SEGV: &str = "signal SIGSEGV/SEGV_ACCERR";
+    const READ: &str = "ok: read 0x37";
+
+    #[test]
+    fn the_general_rule_reaches_every_verdict() {
+        let all_match = [
+            row("a", SEGV, Some(true), true, None),
+            row("b", SEGV, Some(true), true, None),
+        ];
+        assert_eq!(verdict("S8", &all_match).verdict, Verdict::Holds);
+
+        let documented = [
+            row("a", SEGV, Some(true), true, None),
+            row(
+                "prot-w-read",
+                READ,
+                Some(false),
+                true,
+                Some("PROT_WRITE implies PROT_READ"),
+            ),
+        ];
+        let claim = verdict("S8", &documented);
+        assert_eq!(claim.verdict, Verdict::HoldsWithNuance);
+        assert!(claim.evidence.contains("prot-w-read"), "{}", claim.evidence);
+
+        let corner = [
+            row("a", SEGV, Some(true), true, None),
+            row("c", READ, Some(false), false, None),
+        ];
+        assert_eq!(verdict("S8", &corner).verdict, Verdict::HoldsWithNuance);
+
+        let contradiction = [
+            row("a", SEGV, Some(true), true, None),
+            row("d", READ, Some(false), true, None),
+        ];
+        let claim = verdict("S8", &contradiction);
+        assert_eq!(claim.verdict, Verdict::Refuted);
+        assert!(claim.evidence.contains("d: expected"), "{}", claim.evidence);
+
+        let not_run = [row("e", "not run: no stub", None, true, None)];
+        let claim = verdict("S8", &not_run);
+        assert_eq!(claim.verdict, Verdict::NotMeasured);
+        assert!(!claim.rule.is_empty() && !claim.thresholds.is_empty());
+    }
+
+    #[test]
+    fn s11_reaches_every_verdict_and_cannot_hold_with_map_file_zero() {
+        let same = [
+            row("with", SEGV, Some(true), true, None),
+            row("without", SEGV, Some(true), true, None),
+        ];
+        assert_eq!(s11(&same, Some(0)).verdict, Verdict::HoldsWithNuance);
+        assert!(s11(&same, Some(0)).evidence.contains("same system call"));
+        assert_eq!(s11(&same, None).verdict, Verdict::HoldsWithNuance);
+        assert_eq!(s11(&same, Some(0x20)).verdict, Verdict::Holds);
+        let differ = [
+            row("with", SEGV, Some(true), true, None),
+            row("without", READ, Some(true), true, None),
+        ];
+        assert_eq!(s11(&differ, Some(0)).verdict, Verdict::Refuted);
+        let against = [
+            row("with", READ, Some(false), true, None),
+            row("without", READ, Some(false), true, None),
+        ];
+        assert_eq!(s11(&against, Some(0)).verdict, Verdict::Refuted);
+        let one = [
+            row("with", SEGV, Some(true), true, None),
+            row("without", "not run", None, true, None),
+        ];
+        assert_eq!(s11(&one, Some(0)).verdict, Verdict::NotMeasured);
+    }
+}
