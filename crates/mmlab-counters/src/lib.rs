@@ -2,9 +2,11 @@
 //! `perf-event2` crate), named as `perf` names them, opened as groups and read
 //! atomically, with getrusage/wait4 faults recorded beside every measured
 //! region as a cross-check. An event that cannot be opened here (no hardware
-//! PMU, perf_event_paranoid, no tracefs, seccomp) is kept in the set with its
-//! reason and reads as `None`, never as a silent zero and never as a crash;
-//! only an unknown name or a tracepoint that does not exist is an error.
+//! PMU, perf_event_paranoid, no tracefs, perf_event_open refused by a seccomp
+//! filter, even for the group leaders) is kept in the set with its reason and
+//! reads as `None`, never as a silent zero and never as a crash; a measured
+//! region still runs and still has its getrusage counts. Only an unknown name
+//! or a tracepoint that does not exist is an error.
 //!
 //! ```no_run
 //! let set = mmlab_counters::CounterSet::standard_with(&["syscalls:sys_enter_read"])?;
@@ -38,7 +40,9 @@ pub use child::{CommandMeasurement, measure_command};
 pub use events::{HARDWARE_EVENTS, SOFTWARE_EVENTS, STANDARD_EVENTS, field_name, syscall_event};
 
 /// Why a counter set could not be built: bad input, or a system call that
-/// failed for a reason that is not about one event.
+/// failed for a reason that is not about one event (for a command: pipe2,
+/// fork, wait4). perf_event_open failing is never one of these: its events
+/// become unavailable with the reason.
 #[derive(Debug, thiserror::Error)]
 pub enum CounterError {
     #[error(
@@ -332,13 +336,20 @@ impl Plan {
         for chunk in chunks {
             let mut leader_builder = Group::builder();
             apply_target(&mut leader_builder, target, true);
-            let mut leader = leader_builder
-                .build_group()
-                .map_err(|source| CounterError::Io {
-                    call: "perf_event_open(dummy group leader)".into(),
-                    source,
-                })?
-                .into_counter();
+            // A leader that cannot open (a seccomp filter refusing
+            // perf_event_open, perf_event_paranoid) leaves its members
+            // unavailable with the reason each would have got itself; the
+            // set is still built, so that a measured region runs and keeps
+            // its getrusage counts.
+            let mut leader = match leader_builder.build_group() {
+                Ok(group) => group.into_counter(),
+                Err(e) => {
+                    for &i in chunk {
+                        slots[i] = Some(Slot::Unavailable(reason::open_failure(&kinds[i], &e)));
+                    }
+                    continue;
+                }
+            };
             let mut members = Vec::new();
             for &i in chunk {
                 let builder = builders[i].as_mut().expect("filtered on ok");

@@ -1,5 +1,7 @@
 //! Why an event could not be opened, in the words the result files use.
 
+use mmlab_core::fingerprint::{perf_blocked_by_seccomp, seccomp_mode};
+
 use crate::events::EventKind;
 
 /// The reason for a failed perf_event_open of `kind`.
@@ -8,6 +10,14 @@ pub(crate) fn open_failure(kind: &EventKind, err: &std::io::Error) -> String {
         return format!("cannot open: {err}");
     };
     let name = errno_name(code);
+    // A seccomp filter answers with the errno it chose (typically EPERM,
+    // EACCES or ENOSYS), which would otherwise be read as perf_event_paranoid
+    // or a kernel without perf events; a task-clock probe tells them apart.
+    if matches!(code, libc::EPERM | libc::EACCES | libc::ENOSYS)
+        && let Some(why) = perf_blocked_by_seccomp()
+    {
+        return why;
+    }
     match code {
         libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV if kind.is_hardware() => {
             format!("unsupported: no hardware PMU ({name})")
@@ -15,11 +25,19 @@ pub(crate) fn open_failure(kind: &EventKind, err: &std::io::Error) -> String {
         libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV => {
             format!("unsupported: this kernel does not provide the event ({name})")
         }
-        libc::EPERM if seccomp_filtered() => "blocked by seccomp (EPERM)".to_string(),
-        libc::EACCES | libc::EPERM => match paranoid() {
-            Some(level) => format!("denied: perf_event_paranoid={level}"),
-            None => format!("denied ({name})"),
-        },
+        libc::EACCES | libc::EPERM => {
+            // Under a filter that paranoid alone would explain (a non-root
+            // user at perf_event_paranoid 3), both may be the cause.
+            let also = if seccomp_mode() == Some(2) {
+                " (a seccomp filter is active too: Seccomp: 2 in /proc/self/status)"
+            } else {
+                ""
+            };
+            match paranoid() {
+                Some(level) => format!("denied: perf_event_paranoid={level}{also}"),
+                None => format!("denied ({name}){also}"),
+            }
+        }
         libc::ENOSYS => "unsupported: no perf_event_open in this kernel (ENOSYS)".to_string(),
         _ => format!("cannot open: {err} ({name})"),
     }
@@ -37,14 +55,4 @@ pub(crate) fn paranoid() -> Option<i32> {
         .trim()
         .parse()
         .ok()
-}
-
-/// Whether this process runs under a seccomp filter (`Seccomp: 2`).
-fn seccomp_filtered() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Seccomp:") && l.split_whitespace().nth(1) == Some("2"))
-        })
-        .unwrap_or(false)
 }

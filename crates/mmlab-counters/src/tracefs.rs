@@ -3,7 +3,9 @@
 //! directory just long enough to read the ids, then unmounted and the
 //! directory removed (also on Ctrl-C, through `mmlab_core::cleanup`). Ids are
 //! cached for the life of the process, so this happens at most once per new
-//! tracepoint name.
+//! tracepoint name. A tracefs that is mounted but not readable by this user
+//! (its root is mode 0700) is said to be so, not called unmounted: mounting
+//! it again would not help, running as root would.
 //!
 //! Why a private directory and not `/sys/kernel/tracing`: other processes
 //! (tests of other crates, `mmlab trace`) may look at or mount
@@ -52,26 +54,24 @@ pub(crate) fn resolve(
     if missing.is_empty() {
         return out;
     }
-    let results = match mounted_dirs().into_iter().next() {
-        Some(dir) => read_ids(&dir, &missing),
-        None if mmlab_core::fingerprint::is_root() => match PrivateMount::new() {
-            Ok(mount) => read_ids(&mount.dir, &missing),
-            Err(reason) => missing
-                .iter()
-                .map(|key| (key.clone(), Err(IdError::Unavailable(reason.clone()))))
-                .collect(),
-        },
-        None => missing
+    let unavailable = |reason: String| {
+        missing
             .iter()
-            .map(|key| {
-                (
-                    key.clone(),
-                    Err(IdError::Unavailable(format!(
-                        "no tracefs: mount it with {MOUNT_HINT}"
-                    ))),
-                )
-            })
-            .collect(),
+            .map(|key| (key.clone(), Err(IdError::Unavailable(reason.clone()))))
+            .collect::<Vec<_>>()
+    };
+    let results = match status() {
+        Status::Readable(dir) => read_ids(&dir, &missing),
+        // Not for root: a mount it cannot read (no CAP_DAC_OVERRIDE) is
+        // better answered by a private mount of its own.
+        Status::Unreadable { reason, .. } if !mmlab_core::fingerprint::is_root() => {
+            unavailable(reason)
+        }
+        _ if mmlab_core::fingerprint::is_root() => match PrivateMount::new() {
+            Ok(mount) => read_ids(&mount.dir, &missing),
+            Err(reason) => unavailable(reason),
+        },
+        _ => unavailable(format!("no tracefs: mount it with {MOUNT_HINT}")),
     };
     for (key, result) in results {
         if let Ok(id) = result {
@@ -82,31 +82,80 @@ pub(crate) fn resolve(
     out
 }
 
-/// The tracefs directories mounted now: tracefs mount points (the canonical
-/// one first), then `<debugfs>/tracing` where debugfs is mounted.
-pub(crate) fn mounted_dirs() -> Vec<PathBuf> {
+/// Where tracefs stands for this user, found without mounting anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Mounted, and its `events` folder readable, at this directory.
+    Readable(PathBuf),
+    /// Mounted, but this user may not look inside (tracefs's root is mode
+    /// 0700, so every user but root is refused with EACCES). Not the same
+    /// as not mounted: mounting it again would not help.
+    Unreadable { dir: PathBuf, reason: String },
+    /// Mounted nowhere (neither tracefs nor `<debugfs>/tracing`).
+    NotMounted,
+}
+
+/// Where tracefs is mounted now and whether this user can read it: the
+/// first readable mount (tracefs mount points, the canonical one first, then
+/// `<debugfs>/tracing` where debugfs is mounted), else the first one that
+/// refused this user, else none.
+pub fn status() -> Status {
     let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-    let mut dirs: Vec<PathBuf> = Vec::new();
+    // (tracefs folder, its mount point), the canonical one first.
+    let mut candidates: Vec<(PathBuf, PathBuf)> = Vec::new();
     for line in mounts.lines() {
         let mut fields = line.split_whitespace();
         let (Some(_), Some(point), Some(fs)) = (fields.next(), fields.next(), fields.next()) else {
             continue;
         };
         // Mount points with spaces are octal-escaped; ours never have any.
+        let point = PathBuf::from(point);
         let dir = match fs {
-            "tracefs" => PathBuf::from(point),
-            "debugfs" => Path::new(point).join("tracing"),
+            "tracefs" => point.clone(),
+            "debugfs" => point.join("tracing"),
             _ => continue,
         };
-        if dir.join("events").is_dir() && !dirs.contains(&dir) {
-            if dir == Path::new("/sys/kernel/tracing") {
-                dirs.insert(0, dir);
-            } else {
-                dirs.push(dir);
-            }
+        if candidates.iter().any(|(d, _)| *d == dir) {
+            continue;
+        }
+        if dir == Path::new("/sys/kernel/tracing") {
+            candidates.insert(0, (dir, point));
+        } else {
+            candidates.push((dir, point));
         }
     }
-    dirs
+    let mut refused = None;
+    for (dir, point) in candidates {
+        match std::fs::metadata(dir.join("events")) {
+            Ok(meta) if meta.is_dir() => return Status::Readable(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && refused.is_none() => {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&point)
+                    .ok()
+                    .map(|m| m.permissions().mode() & 0o7777);
+                let reason = unreadable_reason(&dir, &point, mode);
+                refused = Some(Status::Unreadable { dir, reason });
+            }
+            // A debugfs without tracing, or an odd mount: not tracefs here.
+            _ => {}
+        }
+    }
+    refused.unwrap_or(Status::NotMounted)
+}
+
+/// Why a mounted tracefs at `dir` cannot be used by this user, who was
+/// refused (EACCES) below `mount_point` (the tracefs root itself, or the
+/// debugfs that holds `tracing`), whose mode is `mode`.
+fn unreadable_reason(dir: &Path, mount_point: &Path, mode: Option<u32>) -> String {
+    let why = match mode {
+        Some(mode) if mount_point == dir => format!("mode {mode:04o}"),
+        Some(mode) => format!("mode {mode:04o} on {}", mount_point.display()),
+        None => "permission denied".to_string(),
+    };
+    format!(
+        "tracefs is mounted at {} but not readable by this user ({why}): run as root",
+        dir.display()
+    )
 }
 
 fn read_ids(
@@ -235,5 +284,30 @@ pub fn tracepoint_id(event: &str) -> Result<u64, String> {
         )),
         Some(Err(IdError::Unavailable(reason))) => Err(reason),
         None => Err(format!("tracepoint {event} was not resolved")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mounted_but_unreadable_tracefs_is_not_called_unmounted() {
+        let canonical = Path::new("/sys/kernel/tracing");
+        assert_eq!(
+            unreadable_reason(canonical, canonical, Some(0o700)),
+            "tracefs is mounted at /sys/kernel/tracing but not readable by this user \
+             (mode 0700): run as root"
+        );
+        assert_eq!(
+            unreadable_reason(
+                Path::new("/sys/kernel/debug/tracing"),
+                Path::new("/sys/kernel/debug"),
+                Some(0o700)
+            ),
+            "tracefs is mounted at /sys/kernel/debug/tracing but not readable by this user \
+             (mode 0700 on /sys/kernel/debug): run as root"
+        );
+        assert!(unreadable_reason(canonical, canonical, None).contains("(permission denied)"));
     }
 }
