@@ -3,6 +3,7 @@
 
 use mmlab_core::Fingerprint;
 use mmlab_core::size::format_size;
+use mmlab_counters::tracefs::Status;
 
 /// One row of the capability table.
 #[derive(Debug, serde::Serialize)]
@@ -16,9 +17,30 @@ pub struct Capability {
     pub remedy: String,
 }
 
+/// What `mmlab env` tells a user to do when a seccomp filter refuses
+/// perf_event_open: nothing on this machine's settings would help.
+const SECCOMP_REMEDY: &str = "allow perf_event_open in the seccomp profile of the sandbox or container \
+     (e.g. docker run --security-opt seccomp=unconfined, or a profile that allows it), or run outside it";
+
 pub fn capabilities(fp: &Fingerprint) -> Vec<Capability> {
     let tracefs_dir_exists = std::path::Path::new("/sys/kernel/tracing").is_dir();
     let paranoid = fp.perf_event_paranoid.value().copied();
+    // The software probe, not the PMU's: only it tells a refused system call
+    // (seccomp, paranoid) from a machine without hardware counters.
+    let perf = mmlab_core::fingerprint::probe_perf_event_open();
+    let seccomp = perf
+        .as_ref()
+        .is_err_and(|why| why.starts_with(mmlab_core::fingerprint::SECCOMP_BLOCKED));
+    let tracefs = match mmlab_counters::tracefs::status() {
+        Status::Readable(dir) => (true, format!("mounted at {}", dir.display())),
+        Status::Unreadable { reason, .. } => (false, reason),
+        Status::NotMounted if fp.is_root && tracefs_dir_exists => (
+            true,
+            "not mounted; mountable (the counters mount it for a run and unmount it afterwards)"
+                .into(),
+        ),
+        Status::NotMounted => (false, "not mounted, and not mountable by this user".into()),
+    };
     vec![
         Capability {
             name: "root",
@@ -29,21 +51,45 @@ pub fn capabilities(fp: &Fingerprint) -> Vec<Capability> {
         },
         Capability {
             name: "tracefs",
-            available: fp.tracefs.is_some() || (fp.is_root && tracefs_dir_exists),
-            detail: match (&fp.tracefs, fp.is_root && tracefs_dir_exists) {
-                (Some(path), _) => format!("mounted at {path}"),
-                (None, true) => "not mounted; mountable (the counters mount it for a run and unmount it afterwards)".into(),
-                (None, false) => "not mounted, and not mountable by this user".into(),
-            },
+            available: tracefs.0,
+            detail: tracefs.1,
             cost: "tracepoint counters: system calls per call, page_fault_user, filemap_map_pages",
-            remedy: "as root: mount -t tracefs nodev /sys/kernel/tracing".into(),
+            remedy: if fp.tracefs.is_some() {
+                "run as root (the mounted tracefs lets only root in)".into()
+            } else {
+                "as root: mount -t tracefs nodev /sys/kernel/tracing".into()
+            },
+        },
+        Capability {
+            name: "perf_event_open",
+            available: perf.is_ok(),
+            detail: match &perf {
+                Ok(()) => "a task-clock counter opens".into(),
+                Err(why) => why.clone(),
+            },
+            cost: "every perf counter: software, hardware and tracepoint (each is reported unavailable with the reason; getrusage fault counts still work)",
+            remedy: match &perf {
+                _ if seccomp => SECCOMP_REMEDY.into(),
+                Err(why) if why.starts_with("unsupported") => {
+                    "a kernel built with CONFIG_PERF_EVENTS".into()
+                }
+                _ => "sysctl kernel.perf_event_paranoid=2 (or lower), or run as root".into(),
+            },
         },
         Capability {
             name: "hardware PMU",
             available: fp.pmu,
             detail: if fp.pmu { "a cycles counter opens".into() } else { fp.pmu_reason.clone().unwrap_or_default() },
-            cost: "cycles, instructions, cache and dTLB/iTLB misses (reported unsupported; software counts still work)",
-            remedy: "run on bare metal or a VM with a virtual PMU (e.g. KVM -cpu host with vPMU enabled)".into(),
+            cost: if seccomp {
+                "cycles, instructions, cache and dTLB/iTLB misses"
+            } else {
+                "cycles, instructions, cache and dTLB/iTLB misses (reported unsupported; software counts still work)"
+            },
+            remedy: if seccomp {
+                "first allow perf_event_open (see perf_event_open above): while a seccomp filter refuses it, whether a PMU exists cannot be told".into()
+            } else {
+                "run on bare metal or a VM with a virtual PMU (e.g. KVM -cpu host with vPMU enabled)".into()
+            },
         },
         Capability {
             name: "perf_event_paranoid",
@@ -121,8 +167,24 @@ pub fn print(fp: &Fingerprint) {
         ),
         ("root", fp.is_root.to_string()),
         (
+            "seccomp",
+            match mmlab_core::fingerprint::seccomp_mode() {
+                Some(0) => "none".into(),
+                Some(1) => "strict (Seccomp: 1 in /proc/self/status)".into(),
+                Some(2) => "a filter is active (Seccomp: 2 in /proc/self/status)".into(),
+                Some(n) => format!("Seccomp: {n} in /proc/self/status"),
+                None => "unknown".into(),
+            },
+        ),
+        (
             "tracefs",
-            fp.tracefs.clone().unwrap_or_else(|| "not mounted".into()),
+            match (&fp.tracefs, mmlab_counters::tracefs::status()) {
+                (Some(path), Status::Unreadable { .. }) => {
+                    format!("{path} (not readable by this user)")
+                }
+                (Some(path), _) => path.clone(),
+                (None, _) => "not mounted".into(),
+            },
         ),
         (
             "hardware PMU",
