@@ -697,7 +697,11 @@ fn the_report_opens_from_disk_in_a_real_browser_with_every_image_and_nothing_fet
     let browser = match chromium() {
         Ok(browser) => browser,
         Err(reason) => {
-            println!("skipped: {reason}");
+            mmlab_core::testing::skip(
+                mmlab_core::testing::Capability::Chromium,
+                "the report in a real browser",
+                reason,
+            );
             return;
         }
     };
