@@ -100,6 +100,40 @@ impl Verdict {
             Verdict::NotMeasured => "not-measured",
         }
     }
+
+    /// One verdict for a claim that several experiments judged: `refuted`
+    /// if any refutes; otherwise the weakest of the measured ones
+    /// (`holds-with-nuance` before `holds`); `not-measured` only if none
+    /// measured it (or there is no verdict at all).
+    pub fn combined(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        let verdicts: Vec<Verdict> = verdicts.into_iter().collect();
+        if verdicts.contains(&Verdict::Refuted) {
+            Verdict::Refuted
+        } else if verdicts.contains(&Verdict::HoldsWithNuance) {
+            Verdict::HoldsWithNuance
+        } else if verdicts.contains(&Verdict::Holds) {
+            Verdict::Holds
+        } else {
+            Verdict::NotMeasured
+        }
+    }
+
+    /// The rule [`Verdict::combined`] applies, for the report.
+    pub const COMBINED_RULE: &'static str = "refuted if any experiment refutes it; otherwise the weakest measured verdict (holds-with-nuance before holds); not-measured only if no experiment measured it";
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::Verdict::{self, *};
+
+    #[test]
+    fn a_combined_verdict_is_refuted_by_any_and_otherwise_the_weakest_measured() {
+        assert_eq!(Verdict::combined([Holds, Refuted, NotMeasured]), Refuted);
+        assert_eq!(Verdict::combined([Holds, HoldsWithNuance]), HoldsWithNuance);
+        assert_eq!(Verdict::combined([Holds, NotMeasured]), Holds);
+        assert_eq!(Verdict::combined([NotMeasured, NotMeasured]), NotMeasured);
+        assert_eq!(Verdict::combined([]), NotMeasured);
+    }
 }
 
 impl std::fmt::Display for Verdict {

@@ -110,21 +110,43 @@ fn figure_anchor(figure: &Rendered) -> String {
 /// A machine fingerprint as (field, value) rows, and the experiments run on it.
 type FingerprintGroup<'a> = (Vec<(String, String)>, Vec<&'a str>);
 
-/// One row of the claims table.
-struct ClaimRow<'a> {
+/// One experiment's verdict on a claim, with the figures that show it.
+struct Judgement<'a> {
     experiment: &'a str,
     claim: &'a mmlab_core::Claim,
     figures: Vec<&'a Rendered>,
+}
+
+/// One row of the claims table: one claim id, its combined verdict, and
+/// each experiment's verdict under it (most claims have one).
+struct ClaimRow<'a> {
+    id: &'a str,
+    statement: String,
+    verdict: mmlab_core::Verdict,
+    judgements: Vec<Judgement<'a>>,
+}
+
+impl ClaimRow<'_> {
+    fn figures(&self) -> Vec<&Rendered> {
+        self.judgements
+            .iter()
+            .flat_map(|j| j.figures.iter().copied())
+            .collect()
+    }
+
+    fn experiments(&self) -> Vec<&str> {
+        self.judgements.iter().map(|j| j.experiment).collect()
+    }
 }
 
 fn claim_rows<'a>(
     results: &'a [(PathBuf, ResultFile)],
     figures: &'a [Rendered],
 ) -> Vec<ClaimRow<'a>> {
-    let mut rows: Vec<ClaimRow> = results
+    let mut judgements: Vec<Judgement> = results
         .iter()
         .flat_map(|(_, result)| {
-            result.claims.iter().map(move |claim| ClaimRow {
+            result.claims.iter().map(move |claim| Judgement {
                 experiment: &result.experiment,
                 claim,
                 figures: figures
@@ -136,11 +158,26 @@ fn claim_rows<'a>(
             })
         })
         .collect();
-    rows.sort_by(|a, b| {
+    judgements.sort_by(|a, b| {
         claim_order(&a.claim.id)
             .cmp(&claim_order(&b.claim.id))
             .then(a.experiment.cmp(b.experiment))
     });
+    let mut rows: Vec<ClaimRow> = Vec::new();
+    for judgement in judgements {
+        match rows.last_mut() {
+            Some(row) if row.id == judgement.claim.id => row.judgements.push(judgement),
+            _ => rows.push(ClaimRow {
+                id: &judgement.claim.id,
+                statement: statement(&judgement.claim.id, &judgement.claim.statement),
+                verdict: judgement.claim.verdict,
+                judgements: vec![judgement],
+            }),
+        }
+    }
+    for row in &mut rows {
+        row.verdict = mmlab_core::Verdict::combined(row.judgements.iter().map(|j| j.claim.verdict));
+    }
     rows
 }
 
@@ -202,16 +239,15 @@ fn html(input: &ReportInput, out_dir: &Path, figures: &[Rendered], problems: &[S
     page.push_str("<p>Each verdict is computed by the experiment's code from the numbers of its own run; the evidence sentence gives those numbers. <span class=\"verdict v-holds\">holds</span> the notes are right here; <span class=\"verdict v-holds-with-nuance\">holds-with-nuance</span> right, with a detail the notes leave out; <span class=\"verdict v-refuted\">refuted</span> this kernel does otherwise; <span class=\"verdict v-not-measured\">not-measured</span> this machine could not measure it (the evidence says why and how to enable it).</p>\n");
     page.push_str("<table>\n<tr><th>Claim</th><th>The notes say</th><th>Verdict</th><th>Evidence</th><th>Experiment</th><th>Figure</th></tr>\n");
     for row in claim_rows(results, figures) {
-        let scenario = row
-            .claim
-            .scenario
-            .as_deref()
-            .map(|s| format!(" <span class=\"muted\">({})</span>", escape(s)))
-            .unwrap_or_default();
-        let links = if row.figures.is_empty() {
-            format!("<a href=\"#exp-{}\">section</a>", anchor(row.experiment))
+        let figures = row.figures();
+        let links = if figures.is_empty() {
+            row.experiments()
+                .iter()
+                .map(|e| format!("<a href=\"#exp-{}\">section</a>", anchor(e)))
+                .collect::<Vec<_>>()
+                .join(", ")
         } else {
-            row.figures
+            figures
                 .iter()
                 .map(|f| {
                     format!(
@@ -223,16 +259,53 @@ fn html(input: &ReportInput, out_dir: &Path, figures: &[Rendered], problems: &[S
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let scenario = |claim: &mmlab_core::Claim| {
+            claim
+                .scenario
+                .as_deref()
+                .map(|s| format!(" <span class=\"muted\">({})</span>", escape(s)))
+                .unwrap_or_default()
+        };
+        // One experiment: its evidence. Several: the combined verdict's rule,
+        // then each experiment's verdict and evidence, so the student sees
+        // why they differ.
+        let evidence = match row.judgements.as_slice() {
+            [one] => format!("{}{}", escape(&one.claim.evidence), scenario(one.claim)),
+            several => {
+                let mut text = format!(
+                    "<span class=\"muted\">{} experiments judge this claim; the verdict shown is {}.</span><ul class=\"judgements\">",
+                    several.len(),
+                    escape(mmlab_core::Verdict::COMBINED_RULE)
+                );
+                for j in several {
+                    let _ = write!(
+                        text,
+                        "<li><a href=\"#exp-{}\">{}</a>: {} {}{}</li>",
+                        anchor(j.experiment),
+                        escape(j.experiment),
+                        verdict_badge(j.claim.verdict),
+                        escape(&j.claim.evidence),
+                        scenario(j.claim)
+                    );
+                }
+                text.push_str("</ul>");
+                text
+            }
+        };
+        let experiments = row
+            .experiments()
+            .iter()
+            .map(|e| format!("<a href=\"#exp-{}\">{}</a>", anchor(e), escape(e)))
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = writeln!(
             page,
-            "<tr><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}{}</td><td><a href=\"#exp-{}\">{}</a></td><td>{}</td></tr>",
-            escape(&row.claim.id),
-            escape(&statement(&row.claim.id, &row.claim.statement)),
-            verdict_badge(row.claim.verdict),
-            escape(&row.claim.evidence),
-            scenario,
-            anchor(row.experiment),
-            escape(row.experiment),
+            "<tr><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(row.id),
+            escape(&row.statement),
+            verdict_badge(row.verdict),
+            evidence,
+            experiments,
             links
         );
     }
@@ -570,19 +643,37 @@ fn markdown(input: &ReportInput, figures: &[Rendered], problems: &[String]) -> S
     md.push_str("## Claims and verdicts\n\n| Claim | The notes say | Verdict | Evidence | Experiment | Figure |\n|---|---|---|---|---|---|\n");
     for row in claim_rows(results, figures) {
         let links = row
-            .figures
+            .figures()
             .iter()
             .map(|f| format!("[{}]({})", md_cell(&f.spec.id), figure_link(&f.drawn.png)))
             .collect::<Vec<_>>()
             .join(", ");
+        let evidence = match row.judgements.as_slice() {
+            [one] => md_cell(&one.claim.evidence),
+            several => {
+                let mut text = format!(
+                    "{} experiments judge this claim; the verdict shown is {}.",
+                    several.len(),
+                    mmlab_core::Verdict::COMBINED_RULE
+                );
+                for j in several {
+                    let _ = write!(
+                        text,
+                        "<br>{}: **{}** {}",
+                        j.experiment, j.claim.verdict, j.claim.evidence
+                    );
+                }
+                md_cell(&text)
+            }
+        };
         let _ = writeln!(
             md,
             "| {} | {} | **{}** | {} | {} | {} |",
-            md_cell(&row.claim.id),
-            md_cell(&statement(&row.claim.id, &row.claim.statement)),
-            row.claim.verdict,
-            md_cell(&row.claim.evidence),
-            md_cell(row.experiment),
+            md_cell(row.id),
+            md_cell(&row.statement),
+            row.verdict,
+            evidence,
+            md_cell(&row.experiments().join(", ")),
             links
         );
     }

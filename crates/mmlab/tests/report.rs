@@ -152,12 +152,26 @@ fn report_draws_every_figure_and_every_claim_and_names_unusable_files() {
         }
         assert!(html.contains(&format!("id=\"exp-{}\"", result.experiment)));
         for claim in &result.claims {
-            assert!(
-                markdown.contains(&format!(
+            // A claim one experiment judges is a row of its own; one that
+            // several judge shows each experiment's verdict in its row.
+            let judged_by = results
+                .iter()
+                .filter(|r| r.claims.iter().any(|c| c.id == claim.id))
+                .count();
+            let expected = if judged_by == 1 {
+                format!(
                     "| {} | {} | **{}** | {} | {} |",
                     claim.id, claim.statement, claim.verdict, claim.evidence, result.experiment
-                )),
-                "claim {} of {} missing from report.md",
+                )
+            } else {
+                format!(
+                    "{}: **{}** {}",
+                    result.experiment, claim.verdict, claim.evidence
+                )
+            };
+            assert!(
+                markdown.contains(&expected),
+                "claim {} of {} missing from report.md: {expected}",
                 claim.id,
                 result.experiment
             );
@@ -788,4 +802,74 @@ fn the_report_opens_from_disk_in_a_real_browser_with_every_image_and_nothing_fet
         .unwrap_or_else(|e| panic!("{e:#}\n{}", text(&shot.stderr)));
     assert_eq!((width, height), (1200, 3000));
     println!("screenshot of the report: {}", screenshot.display());
+}
+
+/// The claims table has one row per claim id: where two experiments judge
+/// the same claim (S5 in repeated-access and who-calls-mmap), the row shows
+/// the combined verdict and, under it, each experiment's own.
+#[test]
+fn the_claims_table_has_one_row_per_claim_with_each_experiments_verdict_under_it() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/reference");
+    let mut ids_per_file = Vec::new();
+    for experiment in ["repeated-access", "who-calls-mmap", "prot-flags"] {
+        let mut value = reference_value(&reference, experiment);
+        if experiment == "who-calls-mmap" {
+            // Make the two experiments disagree on S5: the combined verdict
+            // must then be the refutation.
+            for claim in value["claims"].as_array_mut().unwrap() {
+                if claim["id"] == "S5" {
+                    claim["verdict"] = "refuted".into();
+                    claim["evidence"] = "a made-up refutation".into();
+                }
+            }
+        }
+        let ids: Vec<String> = value["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        ids_per_file.extend(ids);
+        write_reference(dir.path(), &format!("{experiment}.json"), &value);
+    }
+    let output = mmlab(&["report", dir.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let markdown = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let table: Vec<&str> = markdown
+        .split("## Claims and verdicts")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip_while(|l| !l.starts_with("|---"))
+        .skip(1)
+        .take_while(|l| l.starts_with("| "))
+        .collect();
+    let mut row_ids: Vec<&str> = table
+        .iter()
+        .map(|l| l.trim_start_matches("| ").split(" |").next().unwrap())
+        .collect();
+    let n_rows = row_ids.len();
+    row_ids.sort_unstable();
+    row_ids.dedup();
+    assert_eq!(n_rows, row_ids.len(), "a claim id in two rows: {table:#?}");
+    ids_per_file.sort_unstable();
+    ids_per_file.dedup();
+    assert_eq!(row_ids, ids_per_file);
+    let s5 = table.iter().find(|l| l.starts_with("| S5 |")).unwrap();
+    assert!(s5.contains("| **refuted** |"), "{s5}");
+    assert!(
+        s5.contains("repeated-access: **")
+            && s5.contains("who-calls-mmap: **refuted** a made-up refutation"),
+        "{s5}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let claims = html.split("<section id=\"claims\">").nth(1).unwrap();
+    let claims = claims.split("</section>").next().unwrap();
+    assert_eq!(claims.matches("<tr><td><b>S5</b>").count(), 1);
+}
+
+fn reference_value(reference: &Path, experiment: &str) -> serde_json::Value {
+    let path = reference.join(format!("{experiment}.json"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
