@@ -54,14 +54,22 @@ pub fn memory_filesystem(path: &Path) -> Option<&'static str> {
     }
 }
 
-/// Why a file in `path` could not be evicted, when its filesystem explains
-/// it: `the data folder /x is on tmpfs, which keeps files in memory only
-/// (no storage to evict them to)`. `None` on a disk filesystem.
-pub fn why_nothing_is_evicted(path: &Path) -> Option<String> {
-    memory_filesystem(path).map(|fs| {
+/// Whether a filesystem type (as /proc/self/mountinfo and the fingerprint's
+/// `data_dir_fs` name it) keeps its files in memory only: tmpfs, ramfs, and
+/// devtmpfs (/dev, a tmpfs by another name: statfs gives it tmpfs's magic).
+pub fn keeps_files_in_memory(fs_type: &str) -> bool {
+    matches!(fs_type, "tmpfs" | "ramfs" | "devtmpfs")
+}
+
+/// Why a data file could not be evicted, when the data folder's filesystem
+/// explains it, from the fingerprint's `data_dir_fs` and `data_dir` (so a
+/// verdict that uses it stays a function of the result file): `the data
+/// folder /x is on tmpfs, which keeps files in memory only: ...`. `None` on
+/// a disk filesystem, where the cause is something else (a page mapped).
+pub fn why_nothing_is_evicted(fs_type: &str, folder: &str) -> Option<String> {
+    keeps_files_in_memory(fs_type).then(|| {
         format!(
-            "the data folder {} is on {fs}, which keeps files in memory only (no storage to evict them to or read them from)",
-            path.display()
+            "the data folder {folder} is on {fs_type}, which keeps files in memory only: no storage to evict them to or read them from"
         )
     })
 }
@@ -307,14 +315,22 @@ mod tests {
             let Some((_, fs_type)) = crate::fingerprint::filesystem_of(path) else {
                 continue;
             };
-            let in_memory = matches!(fs_type.as_str(), "tmpfs" | "ramfs");
+            let in_memory = matches!(fs_type.as_str(), "tmpfs" | "ramfs" | "devtmpfs");
             assert_eq!(
                 memory_filesystem(path).is_some(),
                 in_memory,
                 "{}: mountinfo says {fs_type}",
                 path.display()
             );
-            assert_eq!(why_nothing_is_evicted(path).is_some(), in_memory);
+            assert_eq!(keeps_files_in_memory(&fs_type), in_memory);
+            let why = why_nothing_is_evicted(&fs_type, &path.display().to_string());
+            assert_eq!(why.is_some(), in_memory);
+            if let Some(why) = why {
+                assert!(
+                    why.contains(&fs_type) && why.contains(&path.display().to_string()),
+                    "{why}"
+                );
+            }
         }
         assert_eq!(memory_filesystem(Path::new("/nonexistent/folder")), None);
     }

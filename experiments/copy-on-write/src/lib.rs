@@ -8,7 +8,9 @@
 //! the time of fork() against the parent's memory.
 //!
 //! Frame numbers need root (CAP_SYS_ADMIN); without it the frames are
-//! `not-measured` and everything else still runs. This crate measures and
+//! `not-measured` and everything else still runs. On tmpfs the file cannot
+//! be evicted: the memory split of S4 and the on-disk check of S9 are then
+//! not measured (the evidence names tmpfs), and the frames still decide. This crate measures and
 //! writes a result; it draws nothing (its figures are declared as data).
 
 pub mod fault_cost;
@@ -24,6 +26,7 @@ pub mod verdicts;
 use std::time::Instant;
 
 use anyhow::Context;
+use mmlab_core::datafile::DISK_DATA_DIR;
 use mmlab_core::stats::median;
 use mmlab_core::{Experiment, ResultFile, RunContext, Summary, Warning, format_size};
 use serde::Serialize;
@@ -113,6 +116,11 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
 
     let dir = context.data_dir()?;
     let mut result = context.new_result("copy-on-write", dir.path());
+    // On tmpfs nothing can be evicted: said in the evidence and warnings of
+    // what needed eviction, from the fingerprint (the verdicts themselves
+    // come from what mincore measured).
+    let why_not_evicted =
+        mmlab_core::datafile::why_nothing_is_evicted(&result.env.data_dir_fs, &result.env.data_dir);
     result.param("file_size_bytes", size_bytes);
     result.param("n_pages", n_pages);
     result.param("page_size_bytes", page);
@@ -331,28 +339,49 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
         ));
     }
     if memory.iter().any(|m| m.page_cache_before_bytes > 0) {
-        result.warnings.push(Warning::new(
-            "eviction-incomplete",
-            "some memory-cost paths did not start from a fully evicted file, so their page-cache growth is smaller than the file",
-            "run again when the machine is less busy; another process may have the file mapped",
-        ));
+        result.warnings.push(match &why_not_evicted {
+            Some(why) => Warning::new(
+                "eviction-incomplete",
+                format!(
+                    "the memory-cost paths could not start from an evicted file: {why}, so S4's memory split (page cache against anonymous memory) was not measured"
+                ),
+                DISK_DATA_DIR,
+            ),
+            None => Warning::new(
+                "eviction-incomplete",
+                "some memory-cost paths did not start from a fully evicted file, so their page-cache growth is smaller than the file",
+                "run again when the machine is less busy; another process may have the file mapped",
+            ),
+        });
     }
     if file_unchanged_on_disk.is_none() {
-        result.warnings.push(Warning::new(
-            "eviction-incomplete",
-            "the data file could not be evicted, so 'unchanged on disk' was checked in the page cache only",
-            "run again; nothing else should map the run's data file",
-        ));
+        result.warnings.push(match &why_not_evicted {
+            Some(why) => Warning::new(
+                "eviction-incomplete",
+                format!(
+                    "the data file could not be evicted: {why}, so 'unchanged on disk' was checked in memory only"
+                ),
+                DISK_DATA_DIR,
+            ),
+            None => Warning::new(
+                "eviction-incomplete",
+                "the data file could not be evicted, so 'unchanged on disk' was checked in the page cache only",
+                "run again; nothing else should map the run's data file",
+            ),
+        });
     }
 
     // Verdicts.
-    result.claims.push(verdicts::s4(&frames, &memory));
+    result
+        .claims
+        .push(verdicts::s4(&frames, &memory, why_not_evicted.as_deref()));
     result.claims.push(verdicts::s9(&verdicts::S9Inputs {
         frames: &frames,
         writes: &writes,
         other_process,
         file_unchanged_on_disk,
         visibility: &visibility,
+        why_not_evicted: why_not_evicted.as_deref(),
     }));
 
     if !context.quiet {

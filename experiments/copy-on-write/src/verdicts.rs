@@ -3,6 +3,7 @@
 //! at least 90% of the file, "no copy" at most 10%, "k faults" is k within
 //! 1% (at least 1 fault of slack for small k).
 
+use mmlab_core::datafile::DISK_DATA_DIR;
 use mmlab_core::stats::median;
 use mmlab_core::{Claim, Verdict, format_size};
 
@@ -10,7 +11,7 @@ use crate::frames::{
     FramesReport, MOMENT_AFTER, MOMENT_BEFORE, VIEW_PRIVATE, VIEW_READ_BUFFER, VIEW_SHARED_CHILD,
     VIEW_SHARED_HERE,
 };
-use crate::memory_cost::{MemoryPoint, PATH_MMAP, PATH_READ};
+use crate::memory_cost::{ColdStart, MemoryPoint, PATH_MMAP, PATH_READ};
 use crate::private_writes::{Visibility, WritePoint};
 
 /// Whether `faults` is `expected` within 1% (and within 1 for small counts).
@@ -33,22 +34,49 @@ fn mib(bytes: f64) -> String {
 }
 
 /// S4: read() makes a second physical copy; mmap maps the page-cache page.
-pub fn s4(frames: &FramesReport, memory: &[MemoryPoint]) -> Claim {
+/// `why_not_evicted` explains a failed eviction where the data folder's
+/// filesystem does (tmpfs); the verdict itself comes from what was measured:
+/// the frames, and the memory split only if every path started cold.
+pub fn s4(frames: &FramesReport, memory: &[MemoryPoint], why_not_evicted: Option<&str>) -> Claim {
     let size = memory.first().map_or(0, |p| p.file_size_bytes) as f64;
     let cache = |path| memory_median(memory, path, |p| p.page_cache_growth_bytes as f64);
     let anon = |path| memory_median(memory, path, |p| p.rss_anon_growth_bytes as f64);
     let (read_cache, read_anon) = (cache(PATH_READ), anon(PATH_READ));
     let (mmap_cache, mmap_anon) = (cache(PATH_MMAP), anon(PATH_MMAP));
-    let read_holds_two = read_cache >= 0.9 * size && read_anon >= 0.9 * size;
-    let mmap_holds_one = mmap_cache >= 0.9 * size && mmap_anon <= 0.1 * size;
-    let memory_sentence = format!(
-        "reading the {} file into a buffer held {} of page cache + {} of anonymous memory, mapping it {} of page cache + {} anonymous",
-        format_size(size as u64),
-        mib(read_cache),
-        mib(read_anon),
-        mib(mmap_cache),
-        mib(mmap_anon),
-    );
+    let cold = ColdStart::of(memory);
+    // A growth from a start that was not cold measures nothing: the memory
+    // half is then not measured, never a failure of the claim.
+    let (memory_sentence, memory_agrees) = if cold.measured() {
+        let read_holds_two = read_cache >= 0.9 * size && read_anon >= 0.9 * size;
+        let mmap_holds_one = mmap_cache >= 0.9 * size && mmap_anon <= 0.1 * size;
+        (
+            format!(
+                "reading the {} file into a buffer held {} of page cache + {} of anonymous memory, mapping it {} of page cache + {} anonymous",
+                format_size(size as u64),
+                mib(read_cache),
+                mib(read_anon),
+                mib(mmap_cache),
+                mib(mmap_anon),
+            ),
+            Some(read_holds_two && mmap_holds_one),
+        )
+    } else {
+        (
+            format!(
+                "the memory split (page cache against anonymous memory) was not measured: {} of {} memory-cost paths started with the file still cached (up to {} of {}), so their growth shows nothing; {}",
+                cold.n_warm_starts,
+                cold.n_paths,
+                mib(cold.most_cached_before_bytes as f64),
+                mib(cold.file_size_bytes as f64),
+                match why_not_evicted {
+                    Some(why) => format!("{why}: use {DISK_DATA_DIR}"),
+                    None =>
+                        "the file could not be evicted (another process may map it)".to_string(),
+                }
+            ),
+            None,
+        )
+    };
 
     let page_cache = frames.page_cache_pfn;
     let (frame_sentence, frames_agree) = match &frames.frames_unreadable {
@@ -71,12 +99,13 @@ pub fn s4(frames: &FramesReport, memory: &[MemoryPoint]) -> Claim {
             )
         }
     };
-    // Without frames only the memory half of S4 is measured: at most a
-    // nuanced hold.
-    let verdict = match (frames_agree, read_holds_two && mmap_holds_one) {
-        (Some(false), _) | (_, false) => Verdict::Refuted,
-        (Some(true), true) => Verdict::Holds,
-        (None, true) => Verdict::HoldsWithNuance,
+    // With one half not measured, the other decides, at most as a nuanced
+    // hold: the evidence says which half is missing and why.
+    let verdict = match (frames_agree, memory_agrees) {
+        (Some(false), _) | (_, Some(false)) => Verdict::Refuted,
+        (Some(true), Some(true)) => Verdict::Holds,
+        (None, None) => Verdict::NotMeasured,
+        (Some(true), None) | (None, Some(true)) => Verdict::HoldsWithNuance,
     };
     Claim::new(
         "S4",
@@ -95,6 +124,9 @@ pub struct S9Inputs<'a> {
     pub other_process: (u64, u64),
     pub file_unchanged_on_disk: Option<bool>,
     pub visibility: &'a Visibility,
+    /// Why the file could not be evicted, where the data folder's
+    /// filesystem says (tmpfs); only explains a disk check that was missed.
+    pub why_not_evicted: Option<&'a str>,
 }
 
 /// S9: MAP_PRIVATE changes stay private and never reach the file.
@@ -105,6 +137,7 @@ pub fn s9(inputs: &S9Inputs<'_>) -> Claim {
         other_process,
         file_unchanged_on_disk,
         visibility,
+        why_not_evicted,
     } = inputs;
     // Never reach the file, invisible to others.
     let written: usize = writes.iter().map(|w| w.n_pages_written).sum();
@@ -194,10 +227,13 @@ pub fn s9(inputs: &S9Inputs<'_>) -> Claim {
         } else {
             "did NOT all keep"
         },
-        if disk_checked {
-            ""
-        } else {
-            " (on disk: not checked (file could not be evicted); page cache only)"
+        match (disk_checked, why_not_evicted) {
+            (true, _) => String::new(),
+            (false, Some(why)) => format!(
+                " (on disk: not checked: {why}; compared in memory only: use {DISK_DATA_DIR})"
+            ),
+            (false, None) =>
+                " (on disk: not checked (file could not be evicted); page cache only)".to_string(),
         }
     );
     let not_a_snapshot =
@@ -218,4 +254,164 @@ pub fn s9(inputs: &S9Inputs<'_>) -> Claim {
         );
     }
     Claim::new("S9", verdict, evidence).with_scenario("frames, private-writes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frames::FrameRow;
+
+    const SIZE: u64 = 4 << 20;
+    const TMPFS: &str = "the data folder /mnt/x is on tmpfs, which keeps files in memory only (no storage to evict them to or read them from)";
+
+    fn row(view: &str, pfn: u64) -> FrameRow {
+        FrameRow {
+            view: view.into(),
+            moment: MOMENT_BEFORE.into(),
+            pfn: format!("{pfn:#x}"),
+            pfn_value: Some(pfn),
+            same_as_page_cache: None,
+            pagemap_file_page: None,
+            pagemap_exclusive: None,
+            pagemap_soft_dirty: None,
+            kpageflags: None,
+            kpageflags_anon: None,
+            first_word_hex: String::new(),
+            shows_file_bytes: true,
+            shows_private_write: false,
+        }
+    }
+
+    /// Frames as the kernel shows them: one frame for every mapping, another
+    /// for the read() buffer; `None` for frames unreadable (no root).
+    fn frames(readable: bool) -> FramesReport {
+        FramesReport {
+            rows: if readable {
+                vec![
+                    row(VIEW_SHARED_HERE, 0x100),
+                    row(VIEW_SHARED_CHILD, 0x100),
+                    row(VIEW_PRIVATE, 0x100),
+                    row(VIEW_READ_BUFFER, 0x200),
+                ]
+            } else {
+                Vec::new()
+            },
+            frames_unreadable: (!readable).then(|| "needs CAP_SYS_ADMIN".to_string()),
+            page_cache_pfn: readable.then_some(0x100),
+            file_bytes_unchanged: true,
+            file_bytes_unchanged_on_disk: None,
+            private_write_faults: 1,
+        }
+    }
+
+    fn point(path: &str, cached_before: u64, cache_growth: u64, anon_growth: u64) -> MemoryPoint {
+        MemoryPoint {
+            path: path.into(),
+            repetition: 0,
+            file_size_bytes: SIZE,
+            page_cache_before_bytes: cached_before,
+            page_cache_growth_bytes: cache_growth as i64,
+            meminfo_cached_growth_bytes: cache_growth as i64,
+            rss_anon_growth_bytes: anon_growth as i64,
+            rss_file_growth_bytes: 0,
+            pss_growth_bytes: 0,
+            mapping_rss_bytes: 0,
+            mapping_pss_bytes: 0,
+            mapping_private_clean_bytes: 0,
+            mapping_private_dirty_bytes: 0,
+            mapping_shared_clean_bytes: 0,
+            mapping_shared_dirty_bytes: 0,
+            other_process_pss_bytes: None,
+            other_process_shared_clean_bytes: None,
+            physical_copies: 0.0,
+            elapsed_ns: 0,
+        }
+    }
+
+    /// Cold starts: read() holds two copies, mmap one.
+    fn cold_memory() -> Vec<MemoryPoint> {
+        vec![
+            point(PATH_READ, 0, SIZE, SIZE),
+            point(PATH_MMAP, 0, SIZE, 0),
+        ]
+    }
+
+    /// What tmpfs gives: the file is as cached before each path as after
+    /// it, so no path grows the page cache.
+    fn tmpfs_memory() -> Vec<MemoryPoint> {
+        vec![
+            point(PATH_READ, SIZE, 0, SIZE),
+            point(PATH_MMAP, SIZE, 0, 0),
+        ]
+    }
+
+    #[test]
+    fn s4_holds_with_both_halves_measured() {
+        let claim = s4(&frames(true), &cold_memory(), None);
+        assert_eq!(claim.verdict, Verdict::Holds, "{}", claim.evidence);
+    }
+
+    #[test]
+    fn s4_on_tmpfs_is_decided_by_the_frames_and_names_tmpfs() {
+        let claim = s4(&frames(true), &tmpfs_memory(), Some(TMPFS));
+        assert_eq!(
+            claim.verdict,
+            Verdict::HoldsWithNuance,
+            "{}",
+            claim.evidence
+        );
+        for needle in [
+            "memory split (page cache against anonymous memory) was not measured",
+            "2 of 2 memory-cost paths started with the file still cached (up to 4.0 MiB of 4.0 MiB)",
+            "tmpfs",
+            DISK_DATA_DIR,
+        ] {
+            assert!(
+                claim.evidence.contains(needle),
+                "{needle}: {}",
+                claim.evidence
+            );
+        }
+        assert!(
+            !claim.evidence.contains("0.0 MiB of page cache"),
+            "{}",
+            claim.evidence
+        );
+    }
+
+    #[test]
+    fn s4_without_frames_and_without_eviction_is_not_measured() {
+        let claim = s4(&frames(false), &tmpfs_memory(), Some(TMPFS));
+        assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
+        assert!(
+            claim.evidence.contains("frames not measured"),
+            "{}",
+            claim.evidence
+        );
+        // Off tmpfs the cause is not known: said as such, no filesystem named.
+        let claim = s4(&frames(false), &tmpfs_memory(), None);
+        assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
+        assert!(
+            claim.evidence.contains("another process may map it"),
+            "{}",
+            claim.evidence
+        );
+    }
+
+    #[test]
+    fn s4_is_refuted_only_by_what_was_measured() {
+        // A cold mmap path that held an anonymous copy contradicts the claim.
+        let mut memory = cold_memory();
+        memory[1].rss_anon_growth_bytes = SIZE as i64;
+        let claim = s4(&frames(true), &memory, None);
+        assert_eq!(claim.verdict, Verdict::Refuted, "{}", claim.evidence);
+        // So does a read() buffer in the page-cache frame, with or without
+        // the memory half.
+        let mut same_frame = frames(true);
+        same_frame.rows[3].pfn_value = Some(0x100);
+        for memory in [cold_memory(), tmpfs_memory()] {
+            let claim = s4(&same_frame, &memory, Some(TMPFS));
+            assert_eq!(claim.verdict, Verdict::Refuted, "{}", claim.evidence);
+        }
+    }
 }

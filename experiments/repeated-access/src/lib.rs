@@ -18,6 +18,12 @@
 //! SIZE: a real page cache too small for the file
 //! ([`mmlab_core::cgroup::MemoryCgroup`], removed afterwards).
 //!
+//! Every scenario but warm needs a file that can be evicted. On tmpfs
+//! (`--data-dir` there) nothing is: the cold, evict-every-pass and
+//! memory-limit passes still run, but mincore shows the file cached before
+//! each of them, so S13 and those parts of S14 say `not-measured`, naming
+//! tmpfs, instead of reporting a price nobody paid.
+//!
 //! This crate measures and declares figures; it draws nothing.
 
 pub mod kernel;

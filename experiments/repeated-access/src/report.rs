@@ -16,6 +16,7 @@ use crate::methods::{Family, Method, expected_read_calls};
 use crate::plan::{Plan, Scenario};
 use crate::runner::{PassRecord, SizeInfo, series_name};
 use mmlab_core::cgroup::MemoryCgroup;
+use mmlab_core::datafile::{DISK_DATA_DIR, why_nothing_is_evicted};
 
 /// A warm pass that ran on a CPU less than this fraction of its elapsed
 /// time was slowed by other processes: warned about.
@@ -249,6 +250,11 @@ pub(crate) fn fill(
     cgroup: Option<&MemoryCgroup>,
 ) {
     let table = Records { all: records };
+    // Why nothing could be evicted, where the data folder's filesystem (in
+    // the fingerprint) explains it: tmpfs. It only explains; whether a
+    // scenario was measured comes from mincore before its passes.
+    let why_not_evicted = why_nothing_is_evicted(&result.env.data_dir_fs, &result.env.data_dir);
+    let why = why_not_evicted.as_deref();
     if let Some(cgroup) = cgroup {
         let stats = cgroup.stats();
         result.extra.insert(
@@ -337,20 +343,27 @@ pub(crate) fn fill(
             &availability("raw_syscalls:sys_enter"),
         )
         .with_scenario(format!("warm, {} file", format_size(main_size))),
-        claim_s13(&table, plan, main_size)
+        claim_s13(&table, plan, main_size, why)
             .with_scenario(format!("cold, {} file", format_size(main_size))),
-        claim_s14(&table, plan, main_size, ceilings.get(&main_size).copied())
-            .with_scenario(scenario_label),
+        claim_s14(
+            &table,
+            plan,
+            main_size,
+            ceilings.get(&main_size).copied(),
+            why,
+        )
+        .with_scenario(scenario_label),
     ];
     result.warnings.extend(warnings(
         records,
         sizes,
         &availability("raw_syscalls:sys_enter"),
+        why,
     ));
     if let Some(cgroup) = cgroup {
         result.warnings.extend(limit_warnings(cgroup, sizes));
     }
-    result.figures = figures(&table, plan, sizes, &ceilings);
+    result.figures = figures(&table, plan, sizes, &ceilings, why);
 }
 
 fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>) -> Value {
@@ -616,7 +629,7 @@ fn claim_s5(table: &Records, plan: &Plan, size: u64, syscalls_reason: &str) -> C
     Claim::new("S5", verdict, format!("{read_part}; {mmap_part}{tail}"))
 }
 
-fn claim_s13(table: &Records, plan: &Plan, size: u64) -> Claim {
+fn claim_s13(table: &Records, plan: &Plan, size: u64, why_not_evicted: Option<&str>) -> Claim {
     let block = plan.headline_block_bytes;
     let read_name = series_name(Method::Read, block);
     let cold = |method, f: fn(&PassRecord) -> Option<f64>| {
@@ -656,6 +669,7 @@ fn claim_s13(table: &Records, plan: &Plan, size: u64) -> Claim {
         read_io_bytes: cold(Method::Read, io),
         mmap_io_bytes: cold(Method::MmapReused, io),
         mmap_major_faults: cold(Method::MmapReused, majors).unwrap_or(0.0),
+        why_not_evicted: why_not_evicted.map(str::to_string),
     })
 }
 
@@ -676,6 +690,9 @@ struct ColdFirstPasses {
     read_io_bytes: Option<f64>,
     mmap_io_bytes: Option<f64>,
     mmap_major_faults: f64,
+    /// Why the file could not be evicted, where the data folder's filesystem
+    /// says (tmpfs): named in the evidence, never a part of the verdict.
+    why_not_evicted: Option<String>,
 }
 
 fn judge_s13(n: &ColdFirstPasses) -> Claim {
@@ -703,9 +720,16 @@ fn judge_s13(n: &ColdFirstPasses) -> Claim {
             "S13",
             Verdict::NotMeasured,
             format!(
-                "the file could not be evicted: {} of {} pages stayed cached (mapped elsewhere, or a filesystem that ignores POSIX_FADV_DONTNEED)",
+                "the file could not be evicted: {} of {} pages stayed cached ({})",
                 thousands(left),
-                thousands(n.file_pages)
+                thousands(n.file_pages),
+                match &n.why_not_evicted {
+                    Some(why) => format!("{why}: use {DISK_DATA_DIR}"),
+                    None => {
+                        "mapped elsewhere, or a filesystem that ignores POSIX_FADV_DONTNEED"
+                            .to_string()
+                    }
+                }
             ),
         );
     }
@@ -773,7 +797,67 @@ fn judge_s13(n: &ColdFirstPasses) -> Claim {
     Claim::new("S13", verdict, format!("{evidence}{tail}"))
 }
 
-fn claim_s14(table: &Records, plan: &Plan, size: u64, ceiling: Option<f64>) -> Claim {
+/// The passes of a scenario that were to start from an evicted file but
+/// found more than 10% of it cached: that scenario measured no eviction.
+struct NotEvicted {
+    /// `12 of 12 passes meant to start evicted started with the file still
+    /// cached (up to 2,048 of 2,048 pages)`
+    counts: String,
+    /// Why, with the remedy: the data folder's filesystem, or "unknown".
+    reason: String,
+}
+
+/// Whether the passes of `scenario` that follow an eviction started with at
+/// most 10% of the file cached (mincore), as each one should.
+fn evicted_before(
+    table: &Records,
+    size: u64,
+    scenario: Scenario,
+    why_not_evicted: Option<&str>,
+) -> Result<(), NotEvicted> {
+    let evicted: Vec<&PassRecord> = table
+        .all
+        .iter()
+        .filter(|r| {
+            r.file_size_bytes == size
+                && r.scenario == scenario
+                && r.method != Method::MemoryCeiling
+                && r.scenario.evicts_before(r.pass_index)
+        })
+        .collect();
+    let warm_starts: Vec<u64> = evicted
+        .iter()
+        .filter_map(|r| {
+            r.resident_pages_before
+                .filter(|left| left * 10 > r.file_pages)
+        })
+        .collect();
+    let Some(most) = warm_starts.iter().max() else {
+        return Ok(());
+    };
+    let file_pages = evicted.first().map_or(0, |r| r.file_pages);
+    Err(NotEvicted {
+        counts: format!(
+            "{} of {} passes meant to start evicted started with the file still cached (up to {} of {} pages)",
+            warm_starts.len(),
+            evicted.len(),
+            thousands(*most),
+            thousands(file_pages),
+        ),
+        reason: match why_not_evicted {
+            Some(why) => format!("{why}; use {DISK_DATA_DIR}"),
+            None => "the file could not be evicted (mapped elsewhere?)".to_string(),
+        },
+    })
+}
+
+fn claim_s14(
+    table: &Records,
+    plan: &Plan,
+    size: u64,
+    ceiling: Option<f64>,
+    why_not_evicted: Option<&str>,
+) -> Claim {
     let steady =
         |method, block| table.median(size, Scenario::Warm, method, block, Passes::Later, gbps);
     let Some(mmap) = steady(Method::MmapReused, 0) else {
@@ -824,8 +908,18 @@ fn claim_s14(table: &Records, plan: &Plan, size: u64, ceiling: Option<f64>) -> C
             gbps,
         )
     };
-    let evicted_text = match (evicted(Method::MmapReused, 0), evicted(Method::Read, block)) {
-        (Some(m), Some(r)) => format!(
+    // A pass that was to start evicted but found the file cached measured
+    // no page cache too small: that part is not measured, never evidence.
+    let evicted_text = match (
+        evicted(Method::MmapReused, 0),
+        evicted(Method::Read, block),
+        evicted_before(table, size, Scenario::EvictEveryPass, why_not_evicted),
+    ) {
+        (Some(_), Some(_), Err(not)) => format!(
+            "; the evict-every-pass scenario (page cache too small, simulated) was not measured: {}: {}",
+            not.counts, not.reason
+        ),
+        (Some(m), Some(r), Ok(())) => format!(
             "; with the file evicted before every pass (page cache too small, simulated) mmap-reused ran at {m:.1} GB/s and read() {} at {r:.1} GB/s ({:.2}x)",
             format_size_short(block),
             m / r
@@ -847,12 +941,41 @@ fn claim_s14(table: &Records, plan: &Plan, size: u64, ceiling: Option<f64>) -> C
         limited(Method::MmapReused, 0),
         limited(Method::Read, block),
     ) {
-        (Some(limit), Some(m), Some(r)) => format!(
-            "; in a memory cgroup limited to {} (a real page cache too small), later passes of mmap-reused ran at {m:.1} GB/s and read() {} at {r:.1} GB/s ({:.2}x)",
-            format_size(limit),
-            format_size_short(block),
-            m / r
-        ),
+        (Some(limit), Some(m), Some(r)) => {
+            let speeds = format!(
+                "later passes of mmap-reused ran at {m:.1} GB/s and read() {} at {r:.1} GB/s ({:.2}x)",
+                format_size_short(block),
+                m / r
+            );
+            match evicted_before(table, size, Scenario::MemoryLimit, why_not_evicted) {
+                // The reason once: it is the same as evict-every-pass's.
+                Err(not) => format!(
+                    "; the memory-limit scenario (a memory cgroup limited to {}) was not measured{}: {}{}",
+                    format_size(limit),
+                    if evicted_text.contains("was not measured") {
+                        " either"
+                    } else {
+                        ""
+                    },
+                    not.counts,
+                    if evicted_text.contains(&not.reason) {
+                        String::new()
+                    } else {
+                        format!(": {}", not.reason)
+                    }
+                ),
+                // Only a limit below the file makes the page cache too small.
+                Ok(()) if limit >= size => format!(
+                    "; in a memory cgroup limited to {}, not smaller than the {} file (the page cache could hold the whole file, so the limited passes show no re-read), {speeds}",
+                    format_size(limit),
+                    format_size(size)
+                ),
+                Ok(()) => format!(
+                    "; in a memory cgroup limited to {} (a real page cache too small), {speeds}",
+                    format_size(limit)
+                ),
+            }
+        }
         _ => String::new(),
     };
     let evidence = format!(
@@ -896,7 +1019,12 @@ fn judge_s14(best: (u64, f64), worst: (u64, f64), mmap: f64) -> (Verdict, String
     }
 }
 
-fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -> Vec<Warning> {
+fn warnings(
+    records: &[PassRecord],
+    sizes: &[SizeInfo],
+    syscalls_reason: &str,
+    why_not_evicted: Option<&str>,
+) -> Vec<Warning> {
     let mut out = Vec::new();
     let not_evicted: Vec<u64> = records
         .iter()
@@ -904,15 +1032,25 @@ fn warnings(records: &[PassRecord], sizes: &[SizeInfo], syscalls_reason: &str) -
         .filter_map(|r| r.resident_pages_before.filter(|left| *left > 0))
         .collect();
     if let Some(most) = not_evicted.iter().max() {
-        out.push(Warning::new(
-            "eviction-incomplete",
-            format!(
-                "{} evicted passes started with pages still cached (at most {})",
-                not_evicted.len(),
-                thousands(*most)
+        let message = format!(
+            "{} evicted passes started with pages still cached (at most {})",
+            not_evicted.len(),
+            thousands(*most)
+        );
+        out.push(match why_not_evicted {
+            Some(why) => Warning::new(
+                "eviction-incomplete",
+                format!(
+                    "{message}: {why}, so the cold, evict-every-pass and memory-limit scenarios read nothing from storage and S13 and those parts of S14 are not measured"
+                ),
+                DISK_DATA_DIR,
             ),
-            "make sure no other process maps the data file; use a local filesystem (ext4, xfs)",
-        ));
+            None => Warning::new(
+                "eviction-incomplete",
+                message,
+                "make sure no other process maps the data file; use a local filesystem (ext4, xfs)",
+            ),
+        });
     }
     let missing: Vec<u64> = records
         .iter()
@@ -1020,6 +1158,7 @@ fn figures(
     plan: &Plan,
     sizes: &[SizeInfo],
     ceilings: &BTreeMap<u64, f64>,
+    why_not_evicted: Option<&str>,
 ) -> Vec<FigureSpec> {
     let mut out = Vec::new();
     let several = sizes.len() > 1;
@@ -1123,6 +1262,13 @@ fn figures(
                 format_size_short(plan.headline_block_bytes),
                 scenario.description()
             );
+            // The caption must not promise an eviction that did not happen.
+            if let Err(not) = evicted_before(table, size, scenario, why_not_evicted) {
+                f.how_to_read.push_str(&format!(
+                    " Not so in this run: {}: {}.",
+                    not.counts, not.reason
+                ));
+            }
             f.claims = claims.into_iter().map(String::from).collect();
             out.push(f);
         }
@@ -1250,6 +1396,7 @@ mod tests {
             read_io_bytes: Some((256 * MIB) as f64),
             mmap_io_bytes: Some((256 * MIB) as f64),
             mmap_major_faults: 1.0,
+            why_not_evicted: None,
         }
     }
 
@@ -1350,6 +1497,30 @@ mod tests {
         });
         assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
         assert!(claim.evidence.contains("could not be evicted"));
+        assert!(!claim.evidence.contains("tmpfs"), "{}", claim.evidence);
+    }
+
+    #[test]
+    fn s13_on_tmpfs_is_not_measured_and_names_tmpfs_and_the_remedy() {
+        // What tmpfs gives: nothing evicted, nothing read from storage, cold
+        // passes no slower than warm ones. Not measured, never refuted.
+        let claim = judge_s13(&ColdFirstPasses {
+            resident_before: vec![Some(65_536), Some(65_536)],
+            read_cold_ms: 35.0,
+            mmap_cold_ms: 17.0,
+            read_io_bytes: Some(0.0),
+            mmap_io_bytes: Some(0.0),
+            why_not_evicted: why_nothing_is_evicted("tmpfs", "/mnt/x/mmlab-1-2"),
+            ..cold_holds()
+        });
+        assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
+        for needle in ["65,536 of 65,536 pages", "on tmpfs", DISK_DATA_DIR] {
+            assert!(
+                claim.evidence.contains(needle),
+                "{needle}: {}",
+                claim.evidence
+            );
+        }
     }
 
     // read() at its best block size (1m) and at its worst (4k), in GB/s.
@@ -1400,5 +1571,173 @@ mod tests {
             "{tail}"
         );
         assert!(tail.contains("slower than read() at 1m (0.90x)"), "{tail}");
+    }
+
+    /// One pass of `method` over a 16 MiB file (4,096 pages) at `gb_per_s`,
+    /// with `resident` pages cached before it.
+    fn pass(
+        scenario: Scenario,
+        method: Method,
+        block_bytes: u64,
+        pass_index: usize,
+        resident: u64,
+        gb_per_s: f64,
+    ) -> PassRecord {
+        let size = 16 * MIB;
+        PassRecord {
+            file_size_bytes: size,
+            scenario,
+            method,
+            block_bytes,
+            repetition: 0,
+            pass_index,
+            resident_pages_before: Some(resident),
+            file_pages: 4096,
+            io_read_bytes: Some(0),
+            checksum: 0,
+            measurement: mmlab_counters::Measurement {
+                elapsed_ns: (size as f64 / gb_per_s) as u64,
+                counts: BTreeMap::new(),
+                rusage: Default::default(),
+                notes: BTreeMap::new(),
+            },
+        }
+    }
+
+    /// Warm passes where mmap-reused is twice read()'s speed, and the
+    /// evict-every-pass and memory-limit passes starting with `resident`
+    /// pages cached before their evicted passes (4,096: nothing was evicted,
+    /// as on tmpfs).
+    fn s14_records(plan: &Plan, resident: u64) -> Vec<PassRecord> {
+        let mut records = Vec::new();
+        for pass_index in 1..=3 {
+            records.push(pass(
+                Scenario::Warm,
+                Method::MmapReused,
+                0,
+                pass_index,
+                4096,
+                20.0,
+            ));
+            for block in &plan.block_sizes_bytes {
+                records.push(pass(
+                    Scenario::Warm,
+                    Method::Read,
+                    *block,
+                    pass_index,
+                    4096,
+                    10.0,
+                ));
+            }
+            for scenario in [Scenario::EvictEveryPass, Scenario::MemoryLimit] {
+                let before = if scenario.evicts_before(pass_index) {
+                    resident
+                } else {
+                    4096
+                };
+                records.push(pass(
+                    scenario,
+                    Method::MmapReused,
+                    0,
+                    pass_index,
+                    before,
+                    5.0,
+                ));
+                let block = plan.headline_block_bytes;
+                records.push(pass(scenario, Method::Read, block, pass_index, before, 4.0));
+            }
+        }
+        records
+    }
+
+    fn plan_with_limit(limit: u64) -> Plan {
+        Plan::for_context(&RunContext {
+            size_bytes: Some(16 * MIB),
+            memory_limit_bytes: Some(limit),
+            ..RunContext::default()
+        })
+    }
+
+    #[test]
+    fn s14_on_tmpfs_says_the_evicted_parts_were_not_measured() {
+        let plan = plan_with_limit(8 * MIB);
+        let records = s14_records(&plan, 4096);
+        let why = why_nothing_is_evicted("tmpfs", "/mnt/x/mmlab-1-2");
+        let claim = claim_s14(
+            &Records { all: &records },
+            &plan,
+            16 * MIB,
+            None,
+            why.as_deref(),
+        );
+        // The verdict comes from the warm passes, which tmpfs does not spoil.
+        assert_eq!(claim.verdict, Verdict::Holds, "{}", claim.evidence);
+        for needle in [
+            "the evict-every-pass scenario (page cache too small, simulated) was not measured",
+            "the memory-limit scenario (a memory cgroup limited to 8 MiB) was not measured either: 2 of 2 passes",
+            "up to 4,096 of 4,096 pages",
+            "on tmpfs",
+            DISK_DATA_DIR,
+        ] {
+            assert!(
+                claim.evidence.contains(needle),
+                "{needle}: {}",
+                claim.evidence
+            );
+        }
+        for wrong in [
+            "with the file evicted before every pass",
+            "a real page cache too small",
+        ] {
+            assert!(
+                !claim.evidence.contains(wrong),
+                "{wrong}: {}",
+                claim.evidence
+            );
+        }
+    }
+
+    #[test]
+    fn s14_says_what_a_limit_not_below_the_file_is() {
+        let plan = plan_with_limit(64 * MIB);
+        let records = s14_records(&plan, 0);
+        let claim = claim_s14(&Records { all: &records }, &plan, 16 * MIB, None, None);
+        assert!(
+            claim.evidence.contains(
+                "in a memory cgroup limited to 64 MiB, not smaller than the 16 MiB file (the page cache could hold the whole file, so the limited passes show no re-read)"
+            ),
+            "{}",
+            claim.evidence
+        );
+        assert!(
+            !claim.evidence.contains("a real page cache too small"),
+            "{}",
+            claim.evidence
+        );
+        assert!(
+            claim
+                .evidence
+                .contains("with the file evicted before every pass"),
+            "{}",
+            claim.evidence
+        );
+
+        let plan = plan_with_limit(8 * MIB);
+        let claim = claim_s14(
+            &Records {
+                all: &s14_records(&plan, 0),
+            },
+            &plan,
+            16 * MIB,
+            None,
+            None,
+        );
+        assert!(
+            claim
+                .evidence
+                .contains("in a memory cgroup limited to 8 MiB (a real page cache too small)"),
+            "{}",
+            claim.evidence
+        );
     }
 }
