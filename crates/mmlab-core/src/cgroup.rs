@@ -49,7 +49,10 @@ impl CgroupVersion {
 /// counters would not fit beside any page cache.
 pub const MIN_LIMIT_BYTES: u64 = 16 << 20;
 
-/// Refuses a limit below [`MIN_LIMIT_BYTES`]: `16 KiB: too small, ...`.
+/// Refuses a limit below [`MIN_LIMIT_BYTES`] (`16 KiB: too small, ...`) and
+/// one above the machine's memory (`100 TiB: larger than this machine's
+/// memory, ...`): such a limit limits nothing, so a run with it would
+/// measure the unlimited page cache under the name of a limited one.
 pub fn check_limit(limit_bytes: u64) -> Result<(), String> {
     if limit_bytes < MIN_LIMIT_BYTES {
         return Err(format!(
@@ -58,7 +61,20 @@ pub fn check_limit(limit_bytes: u64) -> Result<(), String> {
             format_size(MIN_LIMIT_BYTES)
         ));
     }
-    Ok(())
+    check_limit_against(limit_bytes, crate::fingerprint::meminfo_kib("MemTotal"))
+}
+
+/// The upper half of [`check_limit`], against MemTotal in KiB (`None`:
+/// /proc/meminfo unreadable, nothing to compare with).
+fn check_limit_against(limit_bytes: u64, mem_total_kib: Option<u64>) -> Result<(), String> {
+    match mem_total_kib.map(|kib| kib.saturating_mul(1024)) {
+        Some(total) if limit_bytes > total => Err(format!(
+            "{}: larger than this machine's memory, {} (MemTotal in /proc/meminfo)",
+            format_size(limit_bytes),
+            format_size(total)
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A child memory cgroup with a limit; removed when dropped (or by the
@@ -424,6 +440,18 @@ mod tests {
             (Err(_), Err(_)) => println!("no memory cgroup here: {said:?}"),
             (said, made) => panic!("the fingerprint says {said:?}, create says {made:?}"),
         }
+    }
+
+    #[test]
+    fn limits_above_the_machine_s_memory_are_refused_with_both_sizes() {
+        let error = check_limit_against(100 << 40, Some(24 << 20)).unwrap_err();
+        assert_eq!(
+            error,
+            "100 TiB: larger than this machine's memory, 24 GiB (MemTotal in /proc/meminfo)"
+        );
+        assert_eq!(check_limit_against(24 << 30, Some(24 << 20)), Ok(()));
+        assert_eq!(check_limit_against(100 << 40, None), Ok(()));
+        assert!(check_limit(u64::MAX).unwrap_err().contains("MemTotal"));
     }
 
     #[test]

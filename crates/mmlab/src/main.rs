@@ -45,7 +45,11 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the experiments, one line each, with the claims each tests
-    List,
+    List {
+        /// Print the claims registry instead (the markdown of CLAIMS.md)
+        #[arg(long)]
+        claims: bool,
+    },
     /// Show the machine's fingerprint and what it can and cannot measure
     Env {
         /// Print the fingerprint and capabilities as JSON instead of a table
@@ -172,8 +176,12 @@ fn quiet_on_closed_stdout() {
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::List => {
-            list();
+        Command::List { claims } => {
+            if claims {
+                print!("{}", registry::claims_markdown());
+            } else {
+                list();
+            }
             Ok(0)
         }
         Command::Env { json } => {
@@ -260,6 +268,78 @@ fn check_writable_folder(flag: &str, dir: &Path) -> Result<(), BadInput> {
     Ok(())
 }
 
+/// The folders `create_dir_all(dir)` would make: `dir` and its missing
+/// ancestors, deepest first (empty when `dir` exists).
+fn missing_folders(dir: &Path) -> Vec<PathBuf> {
+    let mut missing = Vec::new();
+    let mut current = Some(dir);
+    while let Some(folder) = current {
+        if folder.as_os_str().is_empty() || folder.symlink_metadata().is_ok() {
+            break;
+        }
+        missing.push(folder.to_path_buf());
+        current = folder.parent();
+    }
+    missing
+}
+
+/// Called before `dir` is made: a guard that, when dropped (or on Ctrl-C),
+/// removes the folders this run is about to make for `dir` if they are
+/// still empty, deepest first; `None` when `dir` exists already. A folder
+/// that existed before is never touched, and `remove_dir` removes only
+/// empty folders, so no result file can go with it.
+fn remove_if_left_empty(dir: &Path) -> Option<mmlab_core::cleanup::Guard> {
+    let made = missing_folders(dir);
+    if made.is_empty() {
+        return None;
+    }
+    Some(mmlab_core::cleanup::on_exit(
+        format!("remove {} if left empty", dir.display()),
+        move || {
+            for folder in &made {
+                if std::fs::remove_dir(folder).is_err() {
+                    break; // not empty, or not made after all: keep it and its parents
+                }
+            }
+        },
+    ))
+}
+
+/// The free space for data files in `data_dir` (or the default
+/// `results/data`, which may not exist yet: its nearest existing folder is
+/// asked), from statvfs: (the folder asked, bytes available to this user).
+fn free_space(data_dir: Option<&Path>) -> anyhow::Result<(PathBuf, u64)> {
+    let wanted = data_dir.unwrap_or(Path::new("results/data"));
+    let folder = wanted
+        .ancestors()
+        .find(|a| a.is_dir())
+        .filter(|a| !a.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let stat = nix::sys::statvfs::statvfs(folder)
+        .map_err(|e| anyhow::anyhow!("cannot statvfs {}: {e}", folder.display()))?;
+    Ok((
+        wanted.to_path_buf(),
+        stat.blocks_available() as u64 * stat.fragment_size() as u64,
+    ))
+}
+
+/// Refuses a `--size` larger than the free space of the data folder's
+/// filesystem, before anything is made: the run would only fail later, in
+/// the middle of an experiment, with a half-written data file.
+fn check_size_fits(size: u64, data_dir: Option<&Path>) -> anyhow::Result<()> {
+    let (folder, free) = free_space(data_dir)?;
+    if size > free {
+        return Err(BadInput(format!(
+            "--size {}: larger than the free space of the data folder {}, {} free on its filesystem (choose a smaller --size or another --data-dir)",
+            mmlab_core::format_size(size),
+            folder.display(),
+            mmlab_core::format_size(free)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Data folders and memory cgroups of earlier mmlab runs whose process is
 /// gone (killed with SIGKILL, so no cleanup ran): removed, in one line.
 fn remove_leftovers(data_dir: Option<&Path>) {
@@ -319,6 +399,9 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
             return Err(BadInput(format!("--memory-limit {reason}")).into());
         }
     }
+    // Held to the end of the run: the --out folders made here go again if
+    // they are still empty then (a check below failed, or every experiment).
+    let _fresh_out = remove_if_left_empty(&args.out);
     check_writable_folder("--out", &args.out)?;
     if let Some(dir) = &args.data_dir {
         if !dir.is_dir() {
@@ -329,6 +412,9 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
             .into());
         }
         check_writable_folder("--data-dir", dir)?;
+    }
+    if let Some(size) = args.size {
+        check_size_fits(size, args.data_dir.as_deref())?;
     }
     remove_leftovers(args.data_dir.as_deref());
     let context = RunContext {
