@@ -39,7 +39,7 @@ for line in sys.stdin:
     if t["kind"] != ["test"] or t["name"] in pure:
         continue
     pkg = os.path.dirname(m["manifest_path"])
-    print(f"{pkg}\t{t[\"name\"]}\t{m[\"executable\"]}")
+    print("\t".join([pkg, t["name"], m["executable"]]))
 ' "$pure")
 if [ -n "$only" ]; then
   list=$(printf '%s\n' "$list" | awk -F'\t' -v only="$only" 'index($2, only) || index($1, only)')

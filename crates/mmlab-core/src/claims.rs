@@ -1,4 +1,5 @@
-//! The claims registry (`shared/design/claims.md`): every checkable statement
+//! The claims registry (CLAIMS.md at the top of the repository is written
+//! from it by `mmlab list --claims`): every checkable statement
 //! of the seed notes, with its id. Experiments name claims by id; the report
 //! prints the statement beside the verdict.
 
