@@ -227,9 +227,8 @@ pub fn remove_leftovers() -> Vec<PathBuf> {
 fn locate() -> Result<(CgroupVersion, PathBuf), String> {
     let cgroup = std::fs::read_to_string("/proc/self/cgroup")
         .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
-    let (version, parent) = own_memory_cgroup(&cgroup, &mountinfo)?;
+    let mounts = crate::proc::mounts()?;
+    let (version, parent) = own_memory_cgroup(&cgroup, &mounts)?;
     if version == CgroupVersion::V2 {
         let control = parent.join("cgroup.subtree_control");
         let enabled = std::fs::read_to_string(&control).unwrap_or_default();
@@ -291,7 +290,7 @@ fn remove(path: &Path) {
 /// hierarchy), else the v2 hierarchy.
 pub fn own_memory_cgroup(
     proc_cgroup: &str,
-    mountinfo: &str,
+    mounts: &crate::proc::MountInfos,
 ) -> Result<(CgroupVersion, PathBuf), String> {
     let mut v2_path = None;
     for line in proc_cgroup.lines() {
@@ -301,8 +300,8 @@ pub fn own_memory_cgroup(
             continue;
         };
         if controllers.split(',').any(|c| c == "memory") {
-            let mount = find_mount(mountinfo, |fstype, options| {
-                fstype == "cgroup" && options.split(',').any(|o| o == "memory")
+            let mount = find_mount(mounts, |fstype, options| {
+                fstype == "cgroup" && options.contains_key("memory")
             })
             .ok_or("this process is in a cgroup v1 memory hierarchy that is not mounted here")?;
             return Ok((CgroupVersion::V1, join_below(&mount, path)?));
@@ -312,7 +311,7 @@ pub fn own_memory_cgroup(
         }
     }
     let path = v2_path.ok_or("/proc/self/cgroup names no memory cgroup")?;
-    let mount = find_mount(mountinfo, |fstype, _| fstype == "cgroup2")
+    let mount = find_mount(mounts, |fstype, _| fstype == "cgroup2")
         .ok_or("no cgroup2 filesystem is mounted")?;
     let dir = join_below(&mount, &path)?;
     let controllers = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
@@ -333,28 +332,19 @@ struct CgroupMount {
     mount_point: PathBuf,
 }
 
-fn find_mount(mountinfo: &str, wanted: impl Fn(&str, &str) -> bool) -> Option<CgroupMount> {
-    mountinfo.lines().find_map(|line| {
-        let (before, after) = line.split_once(" - ")?;
-        let fields: Vec<&str> = before.split_whitespace().collect();
-        let mut tail = after.split_whitespace();
-        let fstype = tail.next()?;
-        let _source = tail.next()?;
-        let options = tail.next().unwrap_or("");
-        (fields.len() >= 5 && wanted(fstype, options)).then(|| CgroupMount {
-            root: unescape(fields[3]),
-            mount_point: PathBuf::from(unescape(fields[4])),
+/// The first mount whose filesystem type and super options (`memory` for a
+/// v1 memory hierarchy) are wanted.
+fn find_mount(
+    mounts: &crate::proc::MountInfos,
+    wanted: impl Fn(&str, &std::collections::HashMap<String, Option<String>>) -> bool,
+) -> Option<CgroupMount> {
+    mounts
+        .into_iter()
+        .find(|m| wanted(&m.fs_type, &m.super_options))
+        .map(|m| CgroupMount {
+            root: m.root.clone(),
+            mount_point: m.mount_point.clone(),
         })
-    })
-}
-
-/// mountinfo writes space, tab, newline and backslash as octal escapes.
-fn unescape(field: &str) -> String {
-    field
-        .replace("\\040", " ")
-        .replace("\\011", "\t")
-        .replace("\\012", "\n")
-        .replace("\\134", "\\")
 }
 
 /// The folder of cgroup `path` (as /proc/self/cgroup writes it) in `mount`.
@@ -381,10 +371,14 @@ mod tests {
 48 40 0:43 / /sys/fs/cgroup/unified rw,relatime - cgroup cgroup2 rw
 ";
 
+    fn mounts(text: &str) -> crate::proc::MountInfos {
+        crate::proc::parse_mounts(text).unwrap()
+    }
+
     #[test]
     fn finds_the_v1_memory_hierarchy_first() {
         let cgroup = "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/abc\n0::/\n";
-        let (version, dir) = own_memory_cgroup(cgroup, MOUNTINFO).unwrap();
+        let (version, dir) = own_memory_cgroup(cgroup, &mounts(MOUNTINFO)).unwrap();
         assert_eq!(version, CgroupVersion::V1);
         assert_eq!(dir, Path::new("/sys/fs/cgroup/memory/process_api/abc"));
     }
@@ -392,19 +386,19 @@ mod tests {
     #[test]
     fn a_v1_mount_of_a_subtree_is_joined_below_its_root() {
         let mountinfo = "44 40 0:39 /docker/x /sys/fs/cgroup/memory ro - cgroup cgroup rw,memory\n";
-        let (_, dir) = own_memory_cgroup("4:memory:/docker/x/inner\n", mountinfo).unwrap();
+        let (_, dir) = own_memory_cgroup("4:memory:/docker/x/inner\n", &mounts(mountinfo)).unwrap();
         assert_eq!(dir, Path::new("/sys/fs/cgroup/memory/inner"));
-        let error = own_memory_cgroup("4:memory:/elsewhere\n", mountinfo).unwrap_err();
+        let error = own_memory_cgroup("4:memory:/elsewhere\n", &mounts(mountinfo)).unwrap_err();
         assert!(error.contains("outside the mounted part"), "{error}");
     }
 
     #[test]
     fn missing_hierarchies_are_explained() {
-        let error = own_memory_cgroup("4:memory:/x\n", "").unwrap_err();
+        let error = own_memory_cgroup("4:memory:/x\n", &mounts("")).unwrap_err();
         assert!(error.contains("not mounted"), "{error}");
-        let error = own_memory_cgroup("1:cpu:/\n", MOUNTINFO).unwrap_err();
+        let error = own_memory_cgroup("1:cpu:/\n", &mounts(MOUNTINFO)).unwrap_err();
         assert!(error.contains("names no memory cgroup"), "{error}");
-        let error = own_memory_cgroup("0::/user.slice\n", "").unwrap_err();
+        let error = own_memory_cgroup("0::/user.slice\n", &mounts("")).unwrap_err();
         assert!(error.contains("no cgroup2"), "{error}");
     }
 
@@ -413,7 +407,7 @@ mod tests {
         // The v2 folder does not exist in the test, so cgroup.controllers
         // reads as empty: the reason names the folder.
         let mountinfo = "30 25 0:26 / /nonexistent/cgroup2 rw - cgroup2 cgroup2 rw\n";
-        let error = own_memory_cgroup("0::/user.slice/me\n", mountinfo).unwrap_err();
+        let error = own_memory_cgroup("0::/user.slice/me\n", &mounts(mountinfo)).unwrap_err();
         assert!(
             error.contains("/nonexistent/cgroup2/user.slice/me") && error.contains("not available"),
             "{error}"
@@ -422,7 +416,12 @@ mod tests {
 
     #[test]
     fn escaped_mount_points_are_read_back() {
-        assert_eq!(unescape("/mnt/my\\040cgroups"), "/mnt/my cgroups");
+        let (_, dir) = own_memory_cgroup(
+            "4:memory:/a\n",
+            &mounts("44 40 0:39 / /mnt/my\\040cgroups rw - cgroup cgroup rw,memory\n"),
+        )
+        .unwrap();
+        assert_eq!(dir, Path::new("/mnt/my cgroups/a"));
     }
 
     #[test]

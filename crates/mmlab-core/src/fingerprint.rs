@@ -96,57 +96,34 @@ fn mem_total_bytes() -> Option<u64> {
     meminfo_kib("MemTotal").map(|kib| kib * 1024)
 }
 
-/// A field of /proc/meminfo in KiB (as the file writes it).
+/// A field of /proc/meminfo in KiB (as the file writes it), through
+/// [`crate::proc::meminfo`].
 pub fn meminfo_kib(field: &str) -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    info.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
+    crate::proc::meminfo_kib(field)
 }
 
 /// The mount point and filesystem type that hold `path`, from
 /// /proc/self/mountinfo (longest matching mount point wins).
 pub fn filesystem_of(path: &Path) -> Option<(String, String)> {
     let path = std::fs::canonicalize(path).ok()?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mut best: Option<(String, String)> = None;
-    for line in info.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(separator) = fields.iter().position(|f| *f == "-") else {
-            continue;
-        };
-        let (Some(mount_point), Some(fs_type)) = (fields.get(4), fields.get(separator + 1)) else {
-            continue;
-        };
-        let mount_point = mount_point.replace("\\040", " ");
-        if path.starts_with(&mount_point)
-            && best
-                .as_ref()
-                .is_none_or(|(m, _)| mount_point.len() >= m.len())
-        {
-            best = Some((mount_point, fs_type.to_string()));
-        }
-    }
-    best
+    let mounts = crate::proc::mounts().ok()?;
+    let mount = crate::proc::mount_of(&mounts, &path)?;
+    Some((
+        mount.mount_point.display().to_string(),
+        mount.fs_type.clone(),
+    ))
 }
 
-/// Where tracefs is mounted now, if anywhere.
+/// Where tracefs is mounted now, if anywhere (the canonical
+/// /sys/kernel/tracing when it is one of several).
 pub fn tracefs_mount() -> Option<String> {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
-    let mut found = None;
-    for line in mounts.lines() {
-        let mut fields = line.split_whitespace();
-        let (_, mount_point, fs_type) = (fields.next(), fields.next()?, fields.next()?);
-        if fs_type == "tracefs" {
-            // Prefer the canonical location when both are mounted.
-            if mount_point == "/sys/kernel/tracing" {
-                return Some(mount_point.to_string());
-            }
-            found.get_or_insert(mount_point.to_string());
-        }
-    }
-    found
+    let mounts = crate::proc::mounts().ok()?;
+    let points = crate::proc::mount_points_of_type(&mounts, "tracefs");
+    points
+        .iter()
+        .find(|p| p.as_path() == Path::new("/sys/kernel/tracing"))
+        .or(points.first())
+        .map(|p| p.display().to_string())
 }
 
 pub fn is_root() -> bool {

@@ -19,6 +19,7 @@ pub mod fingerprint;
 pub mod io;
 pub mod pages;
 pub mod probe;
+pub mod proc;
 pub mod schema;
 pub mod size;
 pub mod stats;
