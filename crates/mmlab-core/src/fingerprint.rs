@@ -43,6 +43,14 @@ pub struct Fingerprint {
     pub page_size_bytes: Known<u64>,
     pub thp_enabled: String,
     pub thp_defrag: String,
+    /// The per-size (mTHP) settings under
+    /// /sys/kernel/mm/transparent_hugepage/hugepages-<size>kB/enabled, by
+    /// size in KiB: `always`, `inherit` (follows `thp_enabled`), `madvise`
+    /// or `never`. Any size other than `never` can fault several pages at
+    /// once even where `thp_enabled` says `never`. Empty on kernels before
+    /// 6.8, which have no per-size settings.
+    #[serde(default)]
+    pub thp_sizes_enabled: std::collections::BTreeMap<u64, String>,
     pub perf_event_paranoid: Known<i64>,
     pub is_root: bool,
     /// Where tracefs is mounted, or null when it is not mounted.
@@ -94,6 +102,27 @@ fn cpu_model() -> Option<String> {
 
 fn mem_total_bytes() -> Option<u64> {
     meminfo_kib("MemTotal").map(|kib| kib * 1024)
+}
+
+/// The per-size THP settings (see [`Fingerprint::thp_sizes_enabled`]).
+pub fn thp_sizes_enabled() -> std::collections::BTreeMap<u64, String> {
+    let Ok(entries) = std::fs::read_dir("/sys/kernel/mm/transparent_hugepage") else {
+        return Default::default();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name();
+            let kib: u64 = name
+                .to_str()?
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
+            let text = read_trimmed(entry.path().join("enabled").to_str()?)?;
+            Some((kib, bracketed_choice(&text)?))
+        })
+        .collect()
 }
 
 /// A field of /proc/meminfo in KiB (as the file writes it), through
@@ -329,6 +358,7 @@ impl Fingerprint {
             thp_defrag: read_trimmed("/sys/kernel/mm/transparent_hugepage/defrag")
                 .and_then(|t| bracketed_choice(&t))
                 .unwrap_or_else(|| "unknown".into()),
+            thp_sizes_enabled: thp_sizes_enabled(),
             perf_event_paranoid: read_trimmed("/proc/sys/kernel/perf_event_paranoid")
                 .and_then(|v| v.parse().ok())
                 .into(),

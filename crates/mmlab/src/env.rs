@@ -159,6 +159,18 @@ pub fn print(fp: &Fingerprint) {
             format!("enabled={}, defrag={}", fp.thp_enabled, fp.thp_defrag),
         ),
         (
+            "THP sizes (mTHP)",
+            if fp.thp_sizes_enabled.is_empty() {
+                "no per-size settings (kernel before 6.8)".to_string()
+            } else {
+                fp.thp_sizes_enabled
+                    .iter()
+                    .map(|(kib, setting)| format!("{}={setting}", format_size(kib * 1024)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        ),
+        (
             "perf_event_paranoid",
             fp.perf_event_paranoid
                 .value()
