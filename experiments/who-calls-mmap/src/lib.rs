@@ -3,15 +3,18 @@
 //! arguments: (a) the start of a dynamically linked program (the loader maps
 //! every shared library), (b) malloc around glibc's mmap threshold, found by
 //! measurement, (c) reading a file with `std::fs::read`, with 4 KiB `read()`
-//! calls and with memmap2. Verdicts on S1, S2, S5 and S11 are computed from
-//! the traced calls; the cost of watching (a read() loop untraced, counted
-//! by perf tracepoints, and under ptrace) is measured in the same run.
+//! calls and with memmap2 (twice over the mapping), and (d) a fresh
+//! anonymous mapping, checked byte by byte and in /proc/self/maps. The cost
+//! of watching (a read() loop untraced, counted by perf tracepoints, and
+//! under ptrace) is measured in the same run. The verdicts on S1, S2, S5
+//! and S11 are given by [`judge`] from the result file alone.
 //!
 //! The programs are workloads of the `mmlab` binary itself (see
 //! [`workload`]), started fresh for every trace. This crate draws nothing:
 //! it declares its figures in the result file.
 
 pub mod analysis;
+pub mod judge;
 pub mod workload;
 
 use std::path::PathBuf;
@@ -19,8 +22,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use mmlab_core::{
-    Axis, Claim, Experiment, FigureKind, FigureSpec, ResultFile, RunContext, Summary, Verdict,
-    Warning, format_size,
+    Axis, Experiment, FigureKind, FigureSpec, ResultFile, RunContext, Summary, Warning, format_size,
 };
 use mmlab_trace::{CommandSpec, Selection, Trace, TraceError};
 use serde_json::{Value, json};
@@ -36,6 +38,15 @@ pub const EXPERIMENT: &dyn Experiment = &WhoCallsMmap;
 pub struct WhoCallsMmap;
 
 const ID: &str = "who-calls-mmap";
+
+/// The claims this experiment judges, in the order of its result file.
+pub const CLAIMS: &[&str] = &["S1", "S2", "S5", "S11"];
+
+/// The buffer of the read-4k case (S5 expects a read call per buffer).
+pub const READ_BUFFER_BYTES: u64 = 4096;
+
+/// The fresh anonymous mapping of the anonymous case (S2).
+pub const ANON_SIZE: u64 = 64 << 10;
 
 /// Allocation sizes of the malloc sweep: round numbers on both sides of
 /// the documented 128 KiB default, so the threshold is found, not assumed
@@ -79,198 +90,201 @@ impl Experiment for WhoCallsMmap {
     }
 
     fn claims(&self) -> &'static [&'static str] {
-        &["S1", "S2", "S5", "S11"]
+        CLAIMS
     }
 
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        let started = Instant::now();
-        let data_dir = context.data_dir()?;
-        let mut result = context.new_result(ID, data_dir.path());
-        let runner = Runner::find()?;
-        let file_size = context.size(1 << 20, 16 << 20);
-        let repetitions = context.repetitions(3, 10);
-        let n_read_calls: u64 = match context.profile {
-            mmlab_core::Profile::Quick => 10_000,
-            mmlab_core::Profile::Full => 100_000,
-        };
-        context.print_param("runner", runner.binary.display());
-        context.print_param("file_size", format_size(file_size));
-        context.print_param(
-            "malloc_cases",
-            format!(
-                "{}, {}",
-                format_size(MALLOC_SMALL),
-                format_size(MALLOC_LARGE)
-            ),
-        );
-        context.print_param("malloc_sweep_points", SWEEP_SIZES.len());
-        context.print_param("watch_cost_read_calls", n_read_calls);
-        context.print_param("watch_cost_repetitions", repetitions);
-        result.param("runner", runner.binary.display().to_string());
-        result.param("file_size_bytes", file_size);
-        result.param("malloc_small_bytes", MALLOC_SMALL);
-        result.param("malloc_large_bytes", MALLOC_LARGE);
-        result.param("malloc_sweep_sizes_bytes", SWEEP_SIZES.to_vec());
-        result.param("watch_cost_read_calls", n_read_calls);
-        result.param("watch_cost_read_bytes", 64);
-        result.param("repetitions", repetitions as u64);
-        for variable in [
-            "GLIBC_TUNABLES",
-            "MALLOC_MMAP_THRESHOLD_",
-            "MALLOC_TOP_PAD_",
-            "MALLOC_ARENA_MAX",
-        ] {
-            let value = std::env::var(variable).ok();
-            if let Some(v) = &value {
-                result.warnings.push(Warning::new(
-                    "malloc-tuned",
-                    format!("{variable}={v} is set: glibc's malloc thresholds are not the defaults in this run"),
-                    format!("unset {variable} to measure the defaults"),
-                ));
-            }
-            result.param(
-                &format!("env_{}", variable.to_lowercase().trim_end_matches('_')),
-                value,
-            );
-        }
-
-        let file = data_dir.create_file("data.bin", file_size)?;
-        let file_path = file.path.display().to_string();
-
-        // (a) The start of a dynamically linked program.
-        let start = match runner.trace("noop", &Selection::default_set()) {
-            Ok(trace) => trace,
-            Err(TraceError::NotPermitted { call, errno }) => {
-                return Ok(not_permitted(result, &call, errno).finish(started));
-            }
-            Err(error) => return Err(error).context("tracing the start of the mmlab binary"),
-        };
-        let progress = context.progress(
-            (SWEEP_SIZES.len() + 16 + 5 * repetitions) as u64,
-            "who-calls-mmap",
-        );
-        let mut cases = vec![CaseCalls::whole("program-start", "noop", &start)];
-
-        // (b) malloc below and above the threshold, and twice above it.
-        let memory_and_marks = Selection::parse("memory,write").expect("known names");
-        for (name, spec) in [
-            ("malloc-64k", format!("malloc:{MALLOC_SMALL}")),
-            ("malloc-256k", format!("malloc:{MALLOC_LARGE}")),
-            ("malloc-256k-twice", format!("malloc-twice:{MALLOC_LARGE}")),
-        ] {
-            let trace = runner.trace(&spec, &memory_and_marks)?;
-            cases.push(CaseCalls::between_marks(name, &spec, &trace)?);
-            progress.inc(1);
-        }
-
-        // (c) Reading the data file three ways.
-        for (name, spec) in [
-            ("fs-read", format!("fs-read:{file_path}")),
-            ("read-4k", format!("read-4k:{file_path}")),
-            ("mmap", format!("mmap:{file_path}")),
-        ] {
-            let trace = runner.trace(&spec, &Selection::default_set())?;
-            cases.push(CaseCalls::between_marks(name, &spec, &trace)?);
-            progress.inc(1);
-        }
-
-        // The malloc threshold, by measurement.
-        let mut sweep = Vec::new();
-        for &size in SWEEP_SIZES {
-            let probe = malloc_probe(&runner, &memory_and_marks, size)?;
-            result.samples.push(probe.sample("malloc-sweep"));
-            sweep.push(probe);
-            progress.inc(1);
-        }
-        let tick = || progress.inc(1);
-        let threshold = find_threshold(&runner, &memory_and_marks, &sweep, &mut result, &tick)?;
-
-        // The cost of watching.
-        let watch = watch_cost(
-            &runner,
-            &data_dir,
-            n_read_calls,
-            repetitions,
-            &mut result,
-            &tick,
-        )?;
-        progress.finish_and_clear();
-
-        // Claims.
-        let case = |name: &str| {
-            cases
-                .iter()
-                .find(|c| c.case == name)
-                .expect("every case ran")
-        };
-        result.claims.push(analysis::claim_s1(
-            case("program-start"),
-            case("mmap"),
-            &file,
-        ));
-        result.claims.push(analysis::claim_s2(
-            case("malloc-64k"),
-            case("malloc-256k"),
-            case("malloc-256k-twice"),
-            &cases,
-            threshold,
-        ));
-        result.claims.push(analysis::claim_s5(
-            case("fs-read"),
-            case("read-4k"),
-            case("mmap"),
-            &file,
-        ));
-        result.claims.push(analysis::claim_s11(&cases));
-
-        // Tables for the figures and the reader.
-        let mut per_case = Vec::new();
-        for c in &cases {
-            for (syscall, n) in c.counts_by_name() {
-                per_case.push(json!({"case": c.case, "syscall": syscall, "n_calls": n}));
-            }
-        }
-        let mut sweep_rows = Vec::new();
-        for probe in &sweep {
-            for (syscall, n) in [
-                ("mmap", probe.n_mmap_anonymous),
-                ("munmap", probe.n_munmap),
-                ("brk", probe.n_brk),
-            ] {
-                sweep_rows.push(json!({
-                    "alloc_size_bytes": probe.size_bytes,
-                    "alloc_size": format_size(probe.size_bytes),
-                    "syscall": syscall,
-                    "n_calls": n,
-                }));
-            }
-        }
-        result.extra.insert(
-            "cases".into(),
-            Value::Array(cases.iter().map(CaseCalls::to_json).collect()),
-        );
-        result
-            .extra
-            .insert("calls_per_case".into(), Value::Array(per_case));
-        result
-            .extra
-            .insert("malloc_sweep".into(), Value::Array(sweep_rows));
-        result.extra.insert(
-            "malloc_threshold".into(),
-            match threshold {
-                Some(t) => json!({
-                    "first_mmap_size_bytes": t.first_mmap,
-                    "last_heap_size_bytes": t.last_heap,
-                    "chunk_size_bytes": chunk_size(t.first_mmap),
-                    "documented_default_bytes": 128 << 10,
-                }),
-                None => Value::Null,
-            },
-        );
-        result.extra.insert("watch_cost".into(), watch);
-        result.figures = figures();
-        Ok(result.finish(started))
+        let mut result = measure(context)?;
+        result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
+        Ok(result)
     }
+}
+
+/// Everything but the verdicts: params, samples, tables, summaries,
+/// warnings and figures.
+fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
+    let started = Instant::now();
+    let data_dir = context.data_dir()?;
+    let mut result = context.new_result(ID, data_dir.path());
+    let runner = Runner::find()?;
+    let file_size = context.size(1 << 20, 16 << 20);
+    let repetitions = context.repetitions(3, 10);
+    let n_read_calls: u64 = match context.profile {
+        mmlab_core::Profile::Quick => 10_000,
+        mmlab_core::Profile::Full => 100_000,
+    };
+    context.print_param("runner", runner.binary.display());
+    context.print_param("file_size", format_size(file_size));
+    context.print_param(
+        "malloc_cases",
+        format!(
+            "{}, {}",
+            format_size(MALLOC_SMALL),
+            format_size(MALLOC_LARGE)
+        ),
+    );
+    context.print_param("malloc_sweep_points", SWEEP_SIZES.len());
+    context.print_param("watch_cost_read_calls", n_read_calls);
+    context.print_param("watch_cost_repetitions", repetitions);
+    result.param("runner", runner.binary.display().to_string());
+    result.param("file_size_bytes", file_size);
+    result.param("malloc_small_bytes", MALLOC_SMALL);
+    result.param("malloc_large_bytes", MALLOC_LARGE);
+    result.param("malloc_sweep_sizes_bytes", SWEEP_SIZES.to_vec());
+    result.param("watch_cost_read_calls", n_read_calls);
+    result.param("watch_cost_read_bytes", 64);
+    result.param("repetitions", repetitions as u64);
+    for variable in [
+        "GLIBC_TUNABLES",
+        "MALLOC_MMAP_THRESHOLD_",
+        "MALLOC_TOP_PAD_",
+        "MALLOC_ARENA_MAX",
+    ] {
+        let value = std::env::var(variable).ok();
+        if let Some(v) = &value {
+            result.warnings.push(Warning::new(
+                "malloc-tuned",
+                format!("{variable}={v} is set: glibc's malloc thresholds are not the defaults in this run"),
+                format!("unset {variable} to measure the defaults"),
+            ));
+        }
+        result.param(
+            &format!("env_{}", variable.to_lowercase().trim_end_matches('_')),
+            value,
+        );
+    }
+
+    let file = data_dir.create_file("data.bin", file_size)?;
+    let file_path = file.path.display().to_string();
+    // What the judge checks the traced calls against.
+    result.param("data_file_path", file_path.clone());
+    result.param("data_file_checksum", file.checksum);
+    result.param("read_buffer_bytes", READ_BUFFER_BYTES);
+    result.param(
+        "page_size_bytes",
+        mmlab_core::fingerprint::page_size() as u64,
+    );
+    result.param("anon_size_bytes", ANON_SIZE);
+    // S11 is judged against it: with MAP_FILE = 0 the flag cannot matter.
+    result.param("map_file_value", libc::MAP_FILE as u64);
+
+    // (a) The start of a dynamically linked program.
+    let start = match runner.trace("noop", &Selection::default_set()) {
+        Ok(trace) => trace,
+        Err(TraceError::NotPermitted { call, errno }) => {
+            return Ok(not_permitted(result, &call, errno).finish(started));
+        }
+        Err(error) => return Err(error).context("tracing the start of the mmlab binary"),
+    };
+    let progress = context.progress(
+        (SWEEP_SIZES.len() + 17 + 5 * repetitions) as u64,
+        "who-calls-mmap",
+    );
+    let mut cases = vec![CaseCalls::whole("program-start", "noop", &start)];
+
+    // (b) malloc below and above the threshold, and twice above it.
+    let memory_and_marks = Selection::parse("memory,write").expect("known names");
+    for (name, spec) in [
+        ("malloc-64k", format!("malloc:{MALLOC_SMALL}")),
+        ("malloc-256k", format!("malloc:{MALLOC_LARGE}")),
+        ("malloc-256k-twice", format!("malloc-twice:{MALLOC_LARGE}")),
+    ] {
+        let trace = runner.trace(&spec, &memory_and_marks)?;
+        cases.push(CaseCalls::between_marks(name, &spec, &trace)?);
+        progress.inc(1);
+    }
+
+    // (d) A fresh anonymous mapping, checked byte by byte and in
+    // /proc/self/maps while it is mapped.
+    let spec = format!("anon:{ANON_SIZE}");
+    let trace = runner.trace(&spec, &Selection::default_set())?;
+    cases.push(CaseCalls::between_marks("anonymous", &spec, &trace)?);
+    progress.inc(1);
+
+    // (c) Reading the data file three ways.
+    for (name, spec) in [
+        ("fs-read", format!("fs-read:{file_path}")),
+        ("read-4k", format!("read-4k:{file_path}")),
+        ("mmap", format!("mmap:{file_path}")),
+    ] {
+        let trace = runner.trace(&spec, &Selection::default_set())?;
+        cases.push(CaseCalls::between_marks(name, &spec, &trace)?);
+        progress.inc(1);
+    }
+
+    // The malloc threshold, by measurement.
+    let mut sweep = Vec::new();
+    for &size in SWEEP_SIZES {
+        let probe = malloc_probe(&runner, &memory_and_marks, size)?;
+        result.samples.push(probe.sample("malloc-sweep"));
+        sweep.push(probe);
+        progress.inc(1);
+    }
+    let tick = || progress.inc(1);
+    let threshold = find_threshold(&runner, &memory_and_marks, &sweep, &mut result, &tick)?;
+
+    // The cost of watching.
+    let watch = watch_cost(
+        &runner,
+        &data_dir,
+        n_read_calls,
+        repetitions,
+        &mut result,
+        &tick,
+    )?;
+    progress.finish_and_clear();
+
+    // Tables for the figures and the reader.
+    let mut per_case = Vec::new();
+    for c in &cases {
+        for (syscall, n) in c.counts_by_name() {
+            per_case.push(json!({"case": c.case, "syscall": syscall, "n_calls": n}));
+        }
+    }
+    let mut sweep_rows = Vec::new();
+    for probe in &sweep {
+        for (syscall, n) in [
+            ("mmap", probe.n_mmap_anonymous),
+            ("munmap", probe.n_munmap),
+            ("brk", probe.n_brk),
+        ] {
+            sweep_rows.push(json!({
+                "alloc_size_bytes": probe.size_bytes,
+                "alloc_size": format_size(probe.size_bytes),
+                "syscall": syscall,
+                "n_calls": n,
+            }));
+        }
+    }
+    result.extra.insert(
+        "cases".into(),
+        Value::Array(cases.iter().map(|c| c.to_json(Some(&file_path))).collect()),
+    );
+    result.extra.insert(
+        "mmap_calls".into(),
+        Value::Array(cases.iter().flat_map(analysis::mmap_rows).collect()),
+    );
+    result
+        .extra
+        .insert("calls_per_case".into(), Value::Array(per_case));
+    result
+        .extra
+        .insert("malloc_sweep".into(), Value::Array(sweep_rows));
+    result.extra.insert(
+        "malloc_threshold".into(),
+        match threshold {
+            Some(t) => json!({
+                "first_mmap_size_bytes": t.first_mmap,
+                "last_heap_size_bytes": t.last_heap,
+                "chunk_size_bytes": chunk_size(t.first_mmap),
+                "documented_default_bytes": 128 << 10,
+            }),
+            None => Value::Null,
+        },
+    );
+    result.extra.insert("watch_cost".into(), watch);
+    result.figures = figures();
+    Ok(result.finish(started))
 }
 
 /// glibc's chunk size for a request: request + 8 bytes of header, rounded
@@ -344,17 +358,13 @@ impl Runner {
     }
 }
 
-/// Every claim not-measured: ptrace is refused here.
+/// ptrace is refused here: a `no-ptrace` warning, which the judge reads to
+/// make every claim not-measured with its reason.
 fn not_permitted(mut result: ResultFile, call: &str, errno: nix::errno::Errno) -> ResultFile {
     let reason = format!(
         "ptrace is not permitted here ({call}: {errno}); run outside a sandbox that forbids ptrace \
          (seccomp, a container without CAP_SYS_PTRACE) or lower kernel.yama.ptrace_scope"
     );
-    for id in ["S1", "S2", "S5", "S11"] {
-        result
-            .claims
-            .push(Claim::new(id, Verdict::NotMeasured, reason.clone()));
-    }
     result.warnings.push(Warning::new(
         "no-ptrace",
         reason,

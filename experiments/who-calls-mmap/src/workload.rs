@@ -11,6 +11,7 @@
 
 use std::fs::File;
 use std::io::Read;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -19,10 +20,24 @@ use mmlab_core::pages::Rusage;
 /// The prefix of every mark's text.
 pub const MARK_PREFIX: &str = "mmlab-mark: ";
 
+/// The most bytes of a mark the tracer shows (mmlab-trace decodes the first
+/// 128 bytes of a written buffer): a mark's numbers must fit in them.
+pub const MARK_SHOWN_BYTES: usize = 128;
+
 /// Writes a mark: `write(-1, "mmlab-mark: <text>", len)`, which fails with
 /// EBADF and is seen only by a tracer.
 pub fn mark(text: &str) {
-    let message = format!("{MARK_PREFIX}{text}");
+    write_mark(&marked(text));
+}
+
+/// The full text of a mark, built ahead of time where the mark must not
+/// allocate (inside a window whose faults and calls are counted).
+pub fn marked(text: &str) -> String {
+    format!("{MARK_PREFIX}{text}")
+}
+
+/// Writes a mark built by [`marked`]; allocates nothing.
+pub fn write_mark(message: &str) {
     // SAFETY: write(2) reads `len` bytes from a valid buffer we own; fd -1
     // is never open, so the kernel returns EBADF without side effects.
     unsafe {
@@ -79,6 +94,17 @@ pub struct WorkloadReport {
     pub allocations: Option<u64>,
     /// read() calls made in the timed loop (`readloop` only).
     pub read_calls: Option<u64>,
+    /// `mmap` only: faults (minor + major) of the first and the second
+    /// pass over the mapping, and the second pass's checksum.
+    pub first_pass_faults: Option<u64>,
+    pub second_pass_faults: Option<u64>,
+    pub second_pass_checksum: Option<u64>,
+    /// `anon:N` only: bytes of the fresh anonymous mapping that were not
+    /// zero, whether /proc/self/maps had a line for it, and whether that
+    /// line named a file (its pathname field not blank).
+    pub nonzero_bytes: Option<u64>,
+    pub maps_line_found: Option<bool>,
+    pub maps_pathname: Option<String>,
 }
 
 impl WorkloadReport {
@@ -108,7 +134,12 @@ pub fn run_workload(spec: &str) -> anyhow::Result<i32> {
 /// - `malloc-twice:N`: the same twice (the second shows glibc's dynamic threshold)
 /// - `fs-read:PATH`: `std::fs::read` of the file
 /// - `read-4k:PATH`: `read()` into a 4 KiB buffer until end of file
-/// - `mmap:PATH`: map the file with memmap2 and sum it
+/// - `mmap:PATH`: map the file with memmap2 and sum it, twice (the second
+///   pass between its own marks, `second pass` and `second pass done`,
+///   with the faults of each pass counted outside those marks)
+/// - `anon:N`: mmap N bytes of private anonymous memory with fd -1, count
+///   the bytes that are not zero and look the mapping up in
+///   /proc/self/maps (pathname blank or not), munmap
 /// - `readloop:N`: N `read()` calls of 64 bytes from /dev/zero, then print
 ///   `elapsed_ns=E calls=N` on stdout (after a warm-up of 1000 calls)
 pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
@@ -177,6 +208,8 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
             WorkloadReport::file(len, sum, faults)
         }
         "mmap" => {
+            // Built before the windows they close, so they allocate nothing there.
+            let (second, second_done) = (marked("second pass"), marked("second pass done"));
             mark("begin mmap");
             let before = Rusage::now(true);
             let file = File::open(value).with_context(|| format!("cannot open {value}"))?;
@@ -184,11 +217,42 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
             // data file, which nobody truncates while it is mapped.
             let map = unsafe { memmap2::Mmap::map(&file) }
                 .with_context(|| format!("cannot mmap {value}"))?;
+            let first_before = Rusage::now(true);
             let (len, sum) = (map.len(), checksum(&map));
+            let first = Rusage::now(true).since(&first_before);
+            // The second pass: only the pass itself lies between its marks
+            // (getrusage is called outside them).
+            let second_before = Rusage::now(true);
+            write_mark(&second);
+            let again = checksum(std::hint::black_box(&map));
+            write_mark(&second_done);
+            let second_pass = Rusage::now(true).since(&second_before);
+            mark("unmap");
             drop(map);
             drop(file);
             let faults = Rusage::now(true).since(&before).n_minor_faults;
-            WorkloadReport::file(len, sum, faults)
+            let first_faults = first.n_minor_faults + first.n_major_faults;
+            let second_faults = second_pass.n_minor_faults + second_pass.n_major_faults;
+            // Two marks: the tracer shows only a mark's first 128 bytes.
+            mark(&format!(
+                "passes first_pass_faults={first_faults} second_pass_faults={second_faults}"
+            ));
+            mark(&format!(
+                "end bytes={len} checksum={sum} minor_faults={faults}"
+            ));
+            WorkloadReport {
+                bytes_read: Some(len as u64),
+                checksum: Some(sum),
+                minor_faults: Some(faults),
+                first_pass_faults: Some(first_faults),
+                second_pass_faults: Some(second_faults),
+                second_pass_checksum: Some(again),
+                ..WorkloadReport::default()
+            }
+        }
+        "anon" => {
+            let size = size()?;
+            anonymous(size)?
         }
         "readloop" => {
             let calls: u64 = value
@@ -205,7 +269,7 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
         }
         _ => bail!(
             "unknown workload {spec:?}: noop, malloc:N, malloc-twice:N, fs-read:PATH, read-4k:PATH, \
-             mmap:PATH, readloop:N"
+             mmap:PATH, anon:N, readloop:N"
         ),
     };
     Ok(report)
@@ -225,4 +289,100 @@ pub fn read_loop(mut file: &File, calls: u64) -> anyhow::Result<u64> {
         std::hint::black_box(n);
     }
     Ok(started.elapsed().as_nanos() as u64)
+}
+
+/// The `anon:N` workload: a private anonymous mapping with fd -1, its bytes
+/// counted (nonzero ones) and its line in /proc/self/maps read while it is
+/// mapped. The buffer for /proc/self/maps is allocated before the begin
+/// mark, so the only mmap between the marks is the one under test.
+fn anonymous(size: usize) -> anyhow::Result<WorkloadReport> {
+    let mut maps = vec![0u8; 1 << 20];
+    mark(&format!("begin anon {size}"));
+    // SAFETY: a fresh private anonymous mapping (no address hint, no file);
+    // it is read only within its length and unmapped exactly once below.
+    let address = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if address == libc::MAP_FAILED {
+        let error = std::io::Error::last_os_error();
+        mark("end");
+        bail!("workload anon:{size}: mmap failed: {error}");
+    }
+    // SAFETY: the mapping is `size` readable bytes until munmap below.
+    let bytes = unsafe { std::slice::from_raw_parts(address.cast::<u8>(), size) };
+    let nonzero = bytes.iter().filter(|b| **b != 0).count() as u64;
+    let text = read_into(Path::new("/proc/self/maps"), &mut maps);
+    // SAFETY: unmaps exactly the mapping made above; `bytes` is not used after.
+    unsafe {
+        libc::munmap(address, size);
+    }
+    let text = text?;
+    let line = maps_line(&text, address as u64);
+    let pathname = line.map(maps_pathname);
+    mark(&format!(
+        "end bytes={size} nonzero_bytes={nonzero} maps_line={} maps_path={} pathname={}",
+        u8::from(line.is_some()),
+        u8::from(pathname.is_some_and(|p| !p.is_empty())),
+        pathname.unwrap_or_default()
+    ));
+    Ok(WorkloadReport {
+        bytes_read: Some(size as u64),
+        nonzero_bytes: Some(nonzero),
+        maps_line_found: Some(line.is_some()),
+        maps_pathname: pathname.map(str::to_string),
+        ..WorkloadReport::default()
+    })
+}
+
+/// Reads a small file into `buffer` (no allocation) and returns its text.
+fn read_into(path: &Path, buffer: &mut [u8]) -> anyhow::Result<String> {
+    let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut len = 0;
+    loop {
+        if len == buffer.len() {
+            bail!("{} is larger than {} bytes", path.display(), buffer.len());
+        }
+        let n = file
+            .read(&mut buffer[len..])
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+    }
+    drop(file);
+    Ok(String::from_utf8_lossy(&buffer[..len]).into_owned())
+}
+
+/// The line of /proc/self/maps whose range holds `address`.
+pub fn maps_line(maps: &str, address: u64) -> Option<&str> {
+    maps.lines().find(|line| {
+        let Some((start, end)) = line
+            .split_whitespace()
+            .next()
+            .and_then(|range| range.split_once('-'))
+        else {
+            return false;
+        };
+        let parse = |hex: &str| u64::from_str_radix(hex, 16).ok();
+        matches!((parse(start), parse(end)), (Some(s), Some(e)) if s <= address && address < e)
+    })
+}
+
+/// The pathname field of a /proc/self/maps line (blank for anonymous
+/// memory): everything after the fifth field.
+pub fn maps_pathname(line: &str) -> &str {
+    let mut rest = line;
+    for _ in 0..5 {
+        rest = rest.trim_start();
+        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+    }
+    rest.trim()
 }
