@@ -8,8 +8,8 @@
 //! cold and warm; full passes cold vs warm, by mmap and by read(); madvise
 //! advice and MAP_POPULATE; folio and fault-around effects; anonymous
 //! memory; a second pass; and /proc/meminfo around a cold read and around
-//! statting fresh files. Verdicts on S3, S6, S13 and S15 are computed from
-//! the run's own numbers.
+//! statting fresh files. The verdicts on S3, S6, S13 and S15 are given by
+//! [`judge`] from the result file alone.
 //!
 //! It changes no system setting. It reads fault_around_bytes only if
 //! debugfs is already mounted, and, as root, drops the machine's clean
@@ -17,6 +17,7 @@
 
 pub mod analysis;
 pub mod figures;
+pub mod judge;
 pub mod mapping;
 pub mod metadata;
 pub mod meter;
@@ -33,13 +34,16 @@ use serde_json::{Value, json};
 use mmlab_core::fingerprint::page_size;
 use mmlab_core::{Experiment, Profile, ResultFile, RunContext, Warning, format_size};
 
-use crate::analysis::{cell, max_count, median_count, select};
+use crate::analysis::{cell, select};
 use crate::meter::Meter;
 use crate::scenarios::{Lab, Prepare};
 
 pub const EXPERIMENT: &dyn Experiment = &LazyLoading;
 
 pub const ID: &str = "lazy-loading";
+
+/// The claims this experiment judges, in the order of its result file.
+pub const CLAIMS: &[&str] = &["S3", "S6", "S13", "S15"];
 
 /// The most cells a residency strip has (the plot stays readable).
 pub const MAX_STRIP_CELLS: usize = 4096;
@@ -57,7 +61,7 @@ impl Experiment for LazyLoading {
     }
 
     fn claims(&self) -> &'static [&'static str] {
-        &["S3", "S6", "S13", "S15"]
+        CLAIMS
     }
 
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
@@ -117,8 +121,17 @@ impl Plan {
     }
 }
 
-/// Runs the experiment: measures, then analyses, then declares figures.
+/// Runs the experiment: measures (everything but the verdicts), then judges
+/// the result as its JSON reads back.
 pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<ResultFile> {
+    let mut result = measure(context, options)?;
+    result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
+    Ok(result)
+}
+
+/// Measures, then tabulates and declares figures: params, samples, tables,
+/// summaries, warnings and figures, no claims.
+pub fn measure(context: &RunContext, options: RunOptions) -> anyhow::Result<ResultFile> {
     let started = Instant::now();
     let plan = Plan::of(context);
     let dir = context.data_dir()?;
@@ -278,18 +291,8 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
     bar.inc(1);
     bar.finish_and_clear();
 
-    // Analysis: nothing below measures.
+    // Tables: nothing below measures, and nothing gives a verdict.
     let samples = std::mem::take(&mut lab.samples);
-    let claims = vec![
-        verdicts::where_data_lives(&cache_numbers(&plan, &meminfo_changes, &metadata_runs)),
-        verdicts::lazy_loading(&lazy_numbers(&plan, &samples)),
-        verdicts::first_access(&first_access_numbers(&plan, &samples)),
-        verdicts::after_setup(
-            &second_pass_numbers(&samples),
-            plan.n_repetitions,
-            &availability_reason(&result, "raw_syscalls:sys_enter"),
-        ),
-    ];
     let (agreement, unexplained) = analysis::fault_counter_agreement(&samples);
     let mut warnings = Vec::new();
     if unexplained > 0 {
@@ -416,6 +419,10 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
         "meminfo_deltas".into(),
         Value::Array(meminfo_rows(&meminfo_changes, &metadata_runs)),
     );
+    result.extra.insert(
+        "metadata_runs".into(),
+        Value::Array(metadata_runs.iter().map(metadata_run_row).collect()),
+    );
     result
         .extra
         .insert("fault_counter_agreement".into(), agreement);
@@ -429,7 +436,6 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
     );
     result.summaries = analysis::summaries(&samples);
     result.samples = samples;
-    result.claims = claims;
     result.warnings = warnings;
     result.figures = figures::all(n_pages, plan.file_size_bytes, pages_per_cell);
     if folio_rows.is_empty() {
@@ -440,205 +446,39 @@ pub fn run_with(context: &RunContext, options: RunOptions) -> anyhow::Result<Res
     Ok(result.finish(started))
 }
 
-fn availability_reason(result: &ResultFile, event: &str) -> String {
-    match result.counters_available.get(event) {
-        Some(mmlab_core::Availability::Unavailable(reason)) => format!("{event}: {reason}"),
-        Some(mmlab_core::Availability::Available) => format!("{event} was available"),
-        None => format!("{event} was not opened"),
-    }
-}
-
-fn lazy_numbers(plan: &Plan, samples: &[Value]) -> verdicts::LazyNumbers {
-    let n_pages = plan.file_size_bytes / page_size() as u64;
-    let cold_mmap = select(
-        samples,
-        &[
-            ("scenario", "touch-k"),
-            ("file_state", "cold"),
-            ("phase", "mmap"),
-        ],
-    );
-    let one = select(
-        samples,
-        &[
-            ("scenario", "touch-k"),
-            ("file_state", "cold"),
-            ("case", "sequential k=1"),
-            ("phase", "touch"),
-        ],
-    );
-    let all_case = format!("sequential k={n_pages}");
-    let warm_all = select(
-        samples,
-        &[
-            ("scenario", "touch-k"),
-            ("file_state", "warm"),
-            ("case", &all_case),
-            ("phase", "touch"),
-        ],
-    );
-    let warm_folios = select(
-        samples,
-        &[
-            ("scenario", "folios"),
-            ("file_state", "read()"),
-            ("case", "default"),
-            ("phase", "touch"),
-        ],
-    );
-    verdicts::LazyNumbers {
-        file_size_bytes: plan.file_size_bytes,
-        n_pages,
-        cold_resident_after_mmap: max_count(&cold_mmap, "n_pages_resident_after"),
-        cold_one_page_faults: median_count(&one, "n_faults"),
-        cold_one_page_major_faults: median_count(&one, "rusage_major_faults"),
-        cold_one_page_resident: median_count(&one, "n_pages_resident_after"),
-        cold_one_page_read_bytes: analysis::median(&one, "storage_read_bytes")
-            .map(|m| m.round() as u64),
-        warm_all_faults: median_count(&warm_all, "n_faults"),
-        warm_folio_mean_pages: analysis::median(&warm_folios, "mean_folio_pages_of_a_page"),
-        warm_largest_folio_pages: max_count(&warm_folios, "largest_folio_pages"),
-    }
-}
-
-fn pass(samples: &[&Value]) -> verdicts::Pass {
-    verdicts::Pass {
-        storage_read_bytes: analysis::median(samples, "storage_read_bytes")
-            .map(|m| m.round() as u64),
-        perf_faults: analysis::median(samples, "perf_minor_faults")
-            .zip(analysis::median(samples, "perf_major_faults"))
-            .map(|(minor, major)| (minor + major).round() as u64),
-        elapsed_ns: median_count(samples, "elapsed_ns"),
-        major_faults: median_count(samples, "rusage_major_faults"),
-        faults: median_count(samples, "n_faults"),
-    }
-}
-
-fn first_access_numbers(plan: &Plan, samples: &[Value]) -> verdicts::FirstAccessNumbers {
-    let pick = |case: &str, state: &str, phase: &str, scenario: &str| {
-        pass(&select(
-            samples,
-            &[
-                ("scenario", scenario),
-                ("case", case),
-                ("file_state", state),
-                ("phase", phase),
-            ],
-        ))
-    };
-    verdicts::FirstAccessNumbers {
-        file_size_bytes: plan.file_size_bytes,
-        n_pages: plan.file_size_bytes / page_size() as u64,
-        mmap_cold: pick("mmap", "cold", "touch", "cold-vs-warm"),
-        mmap_warm: pick("mmap", "warm", "touch", "cold-vs-warm"),
-        read_cold: pick("read()", "cold", "read()", "cold-vs-warm"),
-        read_warm: pick("read()", "warm", "read()", "cold-vs-warm"),
-        populate_mmap: pick("MAP_POPULATE", "cold", "mmap", "advice"),
-        populate_touch: pick("MAP_POPULATE", "cold", "touch", "advice"),
-    }
-}
-
-fn second_pass_numbers(samples: &[Value]) -> Vec<verdicts::SecondPassNumbers> {
-    let mut cases: Vec<String> = select(samples, &[("scenario", "second-pass")])
-        .iter()
-        .map(|s| analysis::text(s, "case").to_string())
-        .collect();
-    cases.sort();
-    cases.dedup();
-    cases
-        .into_iter()
-        .map(|case| {
-            let first = select(
-                samples,
-                &[
-                    ("scenario", "second-pass"),
-                    ("case", &case),
-                    ("phase", "first pass"),
-                ],
-            );
-            let second = select(
-                samples,
-                &[
-                    ("scenario", "second-pass"),
-                    ("case", &case),
-                    ("phase", "second pass"),
-                ],
-            );
-            verdicts::SecondPassNumbers {
-                case,
-                first_pass_faults: median_count(&first, "n_faults"),
-                second_pass_faults: max_count(&second, "n_faults"),
-                second_pass_fault_exceptions: max_count(&second, "perf_exceptions_page_fault_user"),
-                second_pass_syscalls: max_count(&second, "perf_raw_syscalls_sys_enter"),
-                second_pass_context_switches: max_count(&second, "perf_context_switches"),
-            }
-        })
-        .collect()
-}
-
-/// The median, `None` when there is nothing or any value is missing.
-fn median_i64(values: impl Iterator<Item = Option<i64>>) -> Option<i64> {
-    let values: Vec<f64> = values.map(|v| v.map(|v| v as f64)).collect::<Option<_>>()?;
-    mmlab_core::stats::median(&values).map(|m| m.round() as i64)
-}
-
 /// A meminfo change for a table: the KiB, or why there is none.
 fn kib_text(kib: Option<i64>) -> String {
     kib.map_or("missing from /proc/meminfo".to_string(), |k| k.to_string())
 }
 
-fn cache_numbers(
-    plan: &Plan,
-    reads: &[metadata::MeminfoChange],
-    metadata_runs: &[metadata::MetadataMeasurement],
-) -> verdicts::CacheNumbers {
-    let stats: Vec<&metadata::MeminfoChange> = metadata_runs
-        .iter()
-        .filter_map(|m| m.stat.as_ref().ok())
-        .collect();
-    let metadata = if stats.is_empty() {
-        Err(metadata_runs
-            .iter()
-            .find_map(|m| m.stat.as_ref().err().cloned())
-            .unwrap_or_else(|| "no metadata repetition ran".to_string()))
-    } else {
-        let field = |name: &str| {
-            median_i64(stats.iter().map(|s| s.kib(name)))
-                .ok_or_else(|| format!("{name} is missing from /proc/meminfo"))
-        };
-        (|| {
-            Ok(verdicts::MetadataNumbers {
-                n_files: plan.n_dirs * plan.files_per_dir,
-                cached_kib: field("Cached")?,
-                buffers_kib: field("Buffers")?,
-                sreclaimable_kib: field("SReclaimable")?,
-                storage_read_bytes: stats[0].storage_read_bytes,
-            })
-        })()
-    };
-    verdicts::CacheNumbers {
-        file_size_bytes: plan.file_size_bytes,
-        data_cached_kib: median_i64(reads.iter().map(|r| r.kib("Cached"))),
-        data_buffers_kib: median_i64(reads.iter().map(|r| r.kib("Buffers"))),
-        metadata,
-    }
+/// One row of the `metadata_runs` table: whether the stat walk with the
+/// metadata evicted was measured, and why not.
+fn metadata_run_row(run: &metadata::MetadataMeasurement) -> Value {
+    json!({
+        "repetition": run.create.repetition,
+        "n_files": run.n_files,
+        "stat_measured": run.stat.is_ok(),
+        "reason": run.stat.as_ref().err(),
+    })
 }
 
 fn meminfo_rows(
     reads: &[metadata::MeminfoChange],
     metadata_runs: &[metadata::MetadataMeasurement],
 ) -> Vec<Value> {
-    let mut changes: Vec<&metadata::MeminfoChange> = reads.iter().collect();
+    let mut changes: Vec<(&str, &metadata::MeminfoChange)> =
+        reads.iter().map(|r| ("cold-read", r)).collect();
     for run in metadata_runs {
-        changes.push(&run.create);
+        changes.push(("create", &run.create));
         if let Ok(stat) = &run.stat {
-            changes.push(stat);
+            changes.push(("stat", stat));
         }
     }
     let mut rows = Vec::new();
-    for change in changes {
+    for (kind, change) in changes {
         for field in system::MEMINFO_FIELDS {
             rows.push(json!({
+                "kind": kind,
                 "action": change.action,
                 "field": field,
                 "delta_kib": change.kib(field),
