@@ -17,11 +17,11 @@ pub mod fault_cost;
 pub mod figures;
 pub mod fork_cow;
 pub mod frames;
+pub mod judge;
 pub mod measure;
 pub mod memory_cost;
 pub mod os;
 pub mod private_writes;
-pub mod verdicts;
 
 use std::time::Instant;
 
@@ -52,7 +52,9 @@ impl Experiment for CopyOnWrite {
     }
 
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        run(context)
+        let mut result = measure(context)?;
+        result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
+        Ok(result)
     }
 }
 
@@ -75,7 +77,9 @@ fn to_row(scenario: &str, value: &impl Serialize) -> Value {
     row
 }
 
-fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
+/// Measures everything and writes params, samples, tables, summaries,
+/// warnings and figures; the verdicts are [`judge::judge`]'s, from the file.
+pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     let started = Instant::now();
     let page = os::page_size() as u64;
     let size_bytes = context
@@ -116,9 +120,8 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
 
     let dir = context.data_dir()?;
     let mut result = context.new_result("copy-on-write", dir.path());
-    // On tmpfs nothing can be evicted: said in the evidence and warnings of
-    // what needed eviction, from the fingerprint (the verdicts themselves
-    // come from what mincore measured).
+    // On tmpfs nothing can be evicted: said in the warnings of what needed
+    // eviction, from the fingerprint (the judge reads the same fingerprint).
     let why_not_evicted =
         mmlab_core::datafile::why_nothing_is_evicted(&result.env.data_dir_fs, &result.env.data_dir);
     result.param("file_size_bytes", size_bytes);
@@ -233,6 +236,7 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
             "data_file_unchanged_on_disk_after_private_writes": file_unchanged_on_disk,
             "second_process_written_pages_unchanged": other_process.0,
             "second_process_written_pages_checked": other_process.1,
+            "frames_unreadable": frames.frames_unreadable,
         }),
     );
     let mut curve = Vec::new();
@@ -370,19 +374,6 @@ fn run(context: &RunContext) -> anyhow::Result<ResultFile> {
             ),
         });
     }
-
-    // Verdicts.
-    result
-        .claims
-        .push(verdicts::s4(&frames, &memory, why_not_evicted.as_deref()));
-    result.claims.push(verdicts::s9(&verdicts::S9Inputs {
-        frames: &frames,
-        writes: &writes,
-        other_process,
-        file_unchanged_on_disk,
-        visibility: &visibility,
-        why_not_evicted: why_not_evicted.as_deref(),
-    }));
 
     if !context.quiet {
         print_summary(&frames, &fork, &writes, &memory, &fault_costs, &fork_costs);
@@ -530,13 +521,5 @@ mod tests {
         assert_eq!(os::spread_pages(10, 10).count(), 10);
         assert_eq!(os::spread_pages(20, 10).count(), 10);
         assert_eq!(os::spread_pages(0, 10).count(), 0);
-    }
-
-    #[test]
-    fn one_percent_has_a_floor_of_one_fault() {
-        assert!(verdicts::within_one_percent(2.0, 1.0));
-        assert!(!verdicts::within_one_percent(3.0, 1.0));
-        assert!(verdicts::within_one_percent(4136.0, 4096.0));
-        assert!(!verdicts::within_one_percent(4138.0, 4096.0));
     }
 }

@@ -8,9 +8,9 @@
 //!
 //! Every figure is a growth from that cold start, so it means something only
 //! when the file really was evicted: each point records what was still
-//! cached before it ([`MemoryPoint::page_cache_before_bytes`]) and
-//! [`ColdStart`] tells S4 whether the memory split was measured. On tmpfs it
-//! never is: POSIX_FADV_DONTNEED drops nothing there (the cached pages are the
+//! cached before it ([`MemoryPoint::page_cache_before_bytes`]), from which
+//! the judge (`crate::judge`) tells whether S4's memory split was measured.
+//! On tmpfs it never is: POSIX_FADV_DONTNEED drops nothing there (the cached pages are the
 //! file), so the file is as resident before each path as after it.
 
 use std::ffi::CString;
@@ -60,42 +60,6 @@ pub struct MemoryPoint {
     /// copies of the file the path holds.
     pub physical_copies: f64,
     pub elapsed_ns: u64,
-}
-
-/// Whether the memory-cost paths started from an evicted file: at most 10%
-/// of it cached before every path (the same 10% S4 allows as "no copy").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ColdStart {
-    /// Paths that started with more than 10% of the file cached.
-    pub n_warm_starts: usize,
-    pub n_paths: usize,
-    /// The most of the file still cached before any path, in bytes.
-    pub most_cached_before_bytes: u64,
-    pub file_size_bytes: u64,
-}
-
-impl ColdStart {
-    pub fn of(points: &[MemoryPoint]) -> ColdStart {
-        let file_size_bytes = points.first().map_or(0, |p| p.file_size_bytes);
-        ColdStart {
-            n_warm_starts: points
-                .iter()
-                .filter(|p| p.page_cache_before_bytes * 10 > p.file_size_bytes)
-                .count(),
-            n_paths: points.len(),
-            most_cached_before_bytes: points
-                .iter()
-                .map(|p| p.page_cache_before_bytes)
-                .max()
-                .unwrap_or(0),
-            file_size_bytes,
-        }
-    }
-
-    /// Whether the growth figures measure what each path brought in.
-    pub fn measured(&self) -> bool {
-        self.n_paths > 0 && self.n_warm_starts == 0
-    }
 }
 
 #[derive(Debug, Clone, Copy)]

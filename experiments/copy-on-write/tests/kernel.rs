@@ -8,7 +8,7 @@ use copy_on_write::frames::{
     self, FramesReport, MOMENT_AFTER, MOMENT_BEFORE, VIEW_PRIVATE, VIEW_READ_BUFFER,
     VIEW_SHARED_CHILD, VIEW_SHARED_HERE,
 };
-use copy_on_write::{fork_cow, measure, os, private_writes, verdicts};
+use copy_on_write::{fork_cow, judge, measure, os, private_writes};
 use mmlab_core::{DataDir, RunContext, Verdict};
 
 /// Every test here holds this lock. The tests run as threads of one
@@ -117,11 +117,11 @@ fn writing_k_pages_through_map_private_costs_k_faults() {
             point.fault_source
         );
         assert!(
-            verdicts::within_one_percent(point.n_faults_write as f64, k as f64),
+            judge::within_one_percent(point.n_faults_write as f64, k as f64),
             "{point:#?}"
         );
         assert!(
-            verdicts::within_one_percent(point.n_pages_private_dirty_growth as f64, k as f64),
+            judge::within_one_percent(point.n_pages_private_dirty_growth as f64, k as f64),
             "{point:#?}"
         );
         // Fault-around and large folios usually map many pages per read
@@ -217,7 +217,13 @@ fn a_quick_run_writes_verdicts_figures_and_tables_that_match() {
     assert_eq!(ids, ["S4", "S9"]);
     for claim in &result.claims {
         assert!(!claim.evidence.is_empty());
+        assert!(!claim.rule.is_empty(), "{}", claim.id);
+        assert!(!claim.thresholds.is_empty(), "{}", claim.id);
     }
+    // The verdicts are a function of the file: judged again from its JSON,
+    // they are the same.
+    let read_back = mmlab_core::io::as_read_back(&result).unwrap();
+    assert_eq!(judge::judge(&read_back), result.claims);
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(json["frames"].as_array().unwrap().len(), 8);
     let (s4, s9) = (&result.claims[0], &result.claims[1]);
@@ -266,8 +272,8 @@ fn a_quick_run_writes_verdicts_figures_and_tables_that_match() {
         panic!("{s9:#?}")
     };
     assert_eq!((n, k1, kn), (n_pages, 1.0, n_pages), "{s9:#?}");
-    assert!(verdicts::within_one_percent(f1, k1), "{s9:#?}");
-    assert!(verdicts::within_one_percent(fn_, kn), "{s9:#?}");
+    assert!(judge::within_one_percent(f1, k1), "{s9:#?}");
+    assert!(judge::within_one_percent(fn_, kn), "{s9:#?}");
     // Every figure's rows exist and carry its x and y fields.
     for figure in &result.figures {
         let rows = json[figure.data.as_str()]
