@@ -24,13 +24,21 @@
 //! each of them, so S13 and those parts of S14 say `not-measured`, naming
 //! tmpfs, instead of reporting a price nobody paid.
 //!
-//! This crate measures and declares figures; it draws nothing.
+//! This crate measures and declares figures; it draws nothing. The verdicts
+//! are a function of the result file alone ([`judge::judge`]).
 
+mod figures;
+pub mod judge;
 pub mod kernel;
 pub mod methods;
+mod params;
 mod plan;
 mod report;
+pub mod rows;
 mod runner;
+mod tables;
+mod text;
+mod warnings;
 
 use mmlab_core::{Experiment, ResultFile, RunContext};
 
@@ -62,6 +70,14 @@ impl Experiment for RepeatedAccess {
     }
 
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        runner::run_experiment(self.id(), context)
+        let mut result = measure(context)?;
+        result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
+        Ok(result)
     }
+}
+
+/// Measures every pass and writes params, samples, summaries, tables,
+/// warnings and figures; the verdicts are [`judge::judge`]'s, from the file.
+pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
+    runner::run_experiment(EXPERIMENT.id(), context)
 }

@@ -36,6 +36,18 @@ impl Scenario {
         }
     }
 
+    /// The scenario a result file names (`warm`, `cold`, ...).
+    pub fn from_name(name: &str) -> Option<Scenario> {
+        [
+            Scenario::Warm,
+            Scenario::Cold,
+            Scenario::EvictEveryPass,
+            Scenario::MemoryLimit,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
+
     pub fn description(self) -> &'static str {
         match self {
             Scenario::Warm => "file fully cached before the first pass (verified with mincore)",

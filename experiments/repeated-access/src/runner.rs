@@ -17,7 +17,7 @@ use mmlab_counters::{CounterSet, Measurement};
 use crate::kernel::checked_sum;
 use crate::methods::{Family, Method, MethodRun};
 use crate::plan::{Plan, Scenario};
-use crate::report;
+use crate::{params, report};
 
 /// Tracepoints counted beside the standard events: the system calls that
 /// carry each method's data, and the ones a mapping makes.
@@ -349,16 +349,9 @@ pub fn kernel_in_cache_gb_per_s(buffer: &[u8]) -> f64 {
     (slice.len() * rounds) as f64 / best
 }
 
-/// MemAvailable from /proc/meminfo, in bytes.
+/// MemAvailable from /proc/meminfo, in bytes (through `mmlab_core::proc`).
 pub fn mem_available_bytes() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    text.lines().find_map(|line| {
-        let kib = line
-            .strip_prefix("MemAvailable:")?
-            .trim()
-            .strip_suffix("kB")?;
-        kib.trim().parse::<u64>().ok().map(|k| k * 1024)
-    })
+    mmlab_core::proc::meminfo_kib("MemAvailable").map(|kib| kib * 1024)
 }
 
 /// What one file size contributed besides its passes.
@@ -411,7 +404,7 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         .memory_limit_bytes
         .map(MemoryCgroup::create)
         .transpose()?;
-    report::record_params(&mut result, context, &plan, &sizes, cgroup.as_ref());
+    params::record_params(&mut result, context, &plan, &sizes, cgroup.as_ref());
     let total_passes = (plan.passes_per_repetition() * plan.repetitions * sizes.len()) as u64;
     let bar = context.progress(total_passes, "repeated-access");
     let mut records = Vec::new();
@@ -466,7 +459,7 @@ pub(crate) fn run_experiment(id: &str, context: &RunContext) -> anyhow::Result<R
         let _ = std::fs::remove_file(&data.path); // free the disk before the next size
     }
     bar.finish_and_clear();
-    report::fill(&mut result, &plan, &records, &size_infos, cgroup.as_ref());
+    report::fill(&mut result, &plan, &records, &size_infos, cgroup.as_ref())?;
     drop(cgroup); // removed now; the guard also removes it on error or Ctrl-C
     Ok(result.finish(started))
 }

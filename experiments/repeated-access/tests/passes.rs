@@ -203,7 +203,13 @@ fn a_small_quick_run_writes_verdicts_samples_and_figures() {
     assert_eq!(ids, ["S5", "S13", "S14"]);
     for claim in &result.claims {
         assert!(!claim.evidence.is_empty(), "{}", claim.id);
+        assert!(!claim.rule.is_empty(), "{}", claim.id);
+        assert!(!claim.thresholds.is_empty(), "{}", claim.id);
     }
+    // The verdicts are a function of the file: judged again from its JSON,
+    // they are the same.
+    let read_back = mmlab_core::io::as_read_back(&result).unwrap();
+    assert_eq!(repeated_access::judge::judge(&read_back), result.claims);
     let countable = result.counters_available["raw_syscalls:sys_enter"].is_available();
     let s5 = &result.claims[0];
     if countable {

@@ -1,0 +1,141 @@
+//! The warnings of a run: evictions that did not happen, warm passes that
+//! were not warm, a ceiling without huge pages, a busy machine, system
+//! calls not counted, and what the memory cgroup did.
+
+use mmlab_core::cgroup::MemoryCgroup;
+use mmlab_core::datafile::DISK_DATA_DIR;
+use mmlab_core::stats::median;
+use mmlab_core::{Warning, format_size};
+
+use crate::plan::Scenario;
+use crate::runner::{PassRecord, SizeInfo};
+use crate::text::{count, thousands};
+
+/// A warm pass that ran on a CPU less than this fraction of its elapsed
+/// time was slowed by other processes: warned about.
+const BUSY_MACHINE: f64 = 0.9;
+
+pub(crate) fn warnings(
+    records: &[PassRecord],
+    sizes: &[SizeInfo],
+    syscalls_reason: &str,
+    why_not_evicted: Option<&str>,
+) -> Vec<Warning> {
+    let mut out = Vec::new();
+    let not_evicted: Vec<u64> = records
+        .iter()
+        .filter(|r| r.scenario.evicts_before(r.pass_index))
+        .filter_map(|r| r.resident_pages_before.filter(|left| *left > 0))
+        .collect();
+    if let Some(most) = not_evicted.iter().max() {
+        let message = format!(
+            "{} evicted passes started with pages still cached (at most {})",
+            not_evicted.len(),
+            thousands(*most)
+        );
+        out.push(match why_not_evicted {
+            Some(why) => Warning::new(
+                "eviction-incomplete",
+                format!(
+                    "{message}: {why}, so the cold, evict-every-pass and memory-limit scenarios read nothing from storage and S13 and those parts of S14 are not measured"
+                ),
+                DISK_DATA_DIR,
+            ),
+            None => Warning::new(
+                "eviction-incomplete",
+                message,
+                "make sure no other process maps the data file; use a local filesystem (ext4, xfs)",
+            ),
+        });
+    }
+    let missing: Vec<u64> = records
+        .iter()
+        .filter(|r| r.scenario == Scenario::Warm)
+        .filter_map(|r| {
+            r.resident_pages_before
+                .map(|p| r.file_pages.saturating_sub(p))
+        })
+        .filter(|missing| *missing > 0)
+        .collect();
+    if let Some(most) = missing.iter().max() {
+        out.push(Warning::new(
+            "warm-incomplete",
+            format!(
+                "{} warm passes started with part of the file not cached (at most {} missing): something evicted it during the run (memory pressure, or another process dropping caches)",
+                missing.len(),
+                count(*most, "page", "pages")
+            ),
+            "close memory-hungry programs or choose a smaller --size",
+        ));
+    }
+    for size in sizes {
+        if size.ceiling_huge_bytes == Some(0) {
+            out.push(Warning::new(
+                "ceiling-small-pages",
+                format!(
+                    "the {} ceiling buffer got no transparent huge pages, while a file mapping may use large folios: mmap can then exceed the ceiling by the cost of TLB misses",
+                    format_size(size.file_size_bytes)
+                ),
+                "none needed; read the ceiling as the bandwidth with 4 KiB pages (THP mode in env.thp_enabled)",
+            ));
+        }
+    }
+    let on_cpu: Vec<f64> = records
+        .iter()
+        .filter(|r| r.scenario == Scenario::Warm)
+        .filter_map(|r| r.on_cpu_fraction())
+        .collect();
+    if let Some(fraction) = median(&on_cpu).filter(|f| *f < BUSY_MACHINE) {
+        out.push(Warning::new(
+            "busy-machine",
+            format!(
+                "the machine was busy: a warm pass ran on a CPU only {:.0}% of its time (median task-clock / elapsed), so absolute GB/s are low; ratios still compare methods fairly as long as the load hit all of them alike (the repetitions are interleaved)",
+                100.0 * fraction
+            ),
+            "rerun on an idle machine for absolute numbers; compare ratios, not times",
+        ));
+    }
+    if records.iter().any(|r| r.n_syscalls().is_none()) {
+        out.push(Warning::new(
+            "syscalls-not-counted",
+            format!("system calls were not counted: {syscalls_reason}"),
+            "run as root (tracefs is mounted for the run when it is not mounted)",
+        ));
+    }
+    out
+}
+
+/// What a user should know about the memory cgroup's run: a limit that did
+/// not make the page cache smaller than the file, or processes the OOM
+/// killer ended.
+pub(crate) fn limit_warnings(cgroup: &MemoryCgroup, sizes: &[SizeInfo]) -> Vec<Warning> {
+    let limit_bytes = cgroup.limit_bytes();
+    let mut out = Vec::new();
+    if let Some(size) = sizes
+        .iter()
+        .map(|s| s.file_size_bytes)
+        .filter(|size| *size <= limit_bytes)
+        .max()
+    {
+        out.push(Warning::new(
+            "memory-limit-not-limiting",
+            format!(
+                "the memory limit ({}) is not smaller than the {} file, so the whole file can stay cached in the memory-limit scenario",
+                format_size(limit_bytes),
+                format_size(size)
+            ),
+            "give --memory-limit a size well below --size (half of it, say)",
+        ));
+    }
+    if let Some(n) = cgroup.stats().oom_kills.filter(|n| *n > 0) {
+        out.push(Warning::new(
+            "memory-limit-oom",
+            format!(
+                "the kernel's OOM killer ended {n} process(es) in the memory cgroup ({})",
+                cgroup.describe()
+            ),
+            "raise --memory-limit",
+        ));
+    }
+    out
+}
