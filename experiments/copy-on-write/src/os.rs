@@ -391,9 +391,11 @@ fn proc_kib(path: &str, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in {path}"))
 }
 
-/// A field of /proc/meminfo in KiB (`Cached`).
+/// A field of /proc/meminfo in KiB (`Cached`), through the one reader of
+/// the workspace (`mmlab_core::proc`, procfs).
 pub fn meminfo_kib(field: &str) -> anyhow::Result<u64> {
-    proc_kib("/proc/meminfo", field)
+    mmlab_core::proc::meminfo_kib(field)
+        .with_context(|| format!("no {field} readable in /proc/meminfo"))
 }
 
 /// A field of /proc/self/status in KiB (`RssAnon`, `RssFile`, `VmPTE`).
