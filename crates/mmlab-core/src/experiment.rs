@@ -42,8 +42,22 @@ pub trait Experiment: Sync {
     fn offers_memory_limit(&self) -> bool {
         false
     }
-    /// Measures, and returns the result with samples, summaries and verdicts.
-    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile>;
+    /// Measures, and returns the result with its params, samples, tables,
+    /// summaries, warnings and figures: everything but the claims.
+    fn measure(&self, context: &RunContext) -> anyhow::Result<ResultFile>;
+    /// The verdicts, from the result file alone: a pure function of what the
+    /// file holds (its params, samples and tables), nothing kept in memory,
+    /// so `mmlab judge` recomputes them from any stored run. Each claim says
+    /// its rule and the thresholds it used.
+    fn judge(&self, result: &ResultFile) -> Vec<crate::schema::Claim>;
+    /// Measures, then judges what was measured as it reads back from its
+    /// JSON (the same bytes the file will hold), so no verdict can depend on
+    /// anything the file lacks.
+    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        let mut result = self.measure(context)?;
+        result.claims = self.judge(&crate::io::as_read_back(&result)?);
+        Ok(result)
+    }
 }
 
 /// What the harness hands an experiment.

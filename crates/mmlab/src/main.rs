@@ -4,6 +4,7 @@
 //! for bad input (a flag, a path, a name), 1 for a run that failed.
 
 mod env;
+mod judge;
 mod registry;
 mod render;
 mod stat;
@@ -68,6 +69,8 @@ enum Command {
     Report(render::ReportArgs),
     /// Put two results folders side by side: figures and a table of differences
     Compare(render::CompareArgs),
+    /// Judge stored result files again with the current rules, beside their stored verdicts
+    Judge(judge::JudgeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -203,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Plot(args) => render::plot(args),
         Command::Report(args) => render::report(args),
         Command::Compare(args) => render::compare(args),
+        Command::Judge(args) => judge::run(args),
     }
 }
 

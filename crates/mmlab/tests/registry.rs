@@ -118,9 +118,7 @@ fn claims_md_is_the_registry_and_every_claim_has_an_experiment() {
 #[test]
 fn each_experiments_reference_result_carries_exactly_its_declared_claims() {
     for (id, claims, _) in registered() {
-        let path = root()
-            .join("results/reference")
-            .join(format!("{id}.json"));
+        let path = root().join("results/reference").join(format!("{id}.json"));
         let result = mmlab_core::io::read_result(&path)
             .unwrap_or_else(|e| panic!("{id}: no readable reference run: {e}"));
         let carried: Vec<String> = result.claims.iter().map(|c| c.id.clone()).collect();

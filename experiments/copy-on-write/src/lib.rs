@@ -51,10 +51,12 @@ impl Experiment for CopyOnWrite {
         &["S4", "S9"]
     }
 
-    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        let mut result = measure(context)?;
-        result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
-        Ok(result)
+    fn measure(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        measure(context)
+    }
+
+    fn judge(&self, result: &ResultFile) -> Vec<mmlab_core::Claim> {
+        judge::judge(result)
     }
 }
 

@@ -64,8 +64,12 @@ impl Experiment for LazyLoading {
         CLAIMS
     }
 
-    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        run_with(context, RunOptions::default())
+    fn measure(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        measure(context, RunOptions::default())
+    }
+
+    fn judge(&self, result: &ResultFile) -> Vec<mmlab_core::Claim> {
+        judge::judge(result)
     }
 }
 

@@ -69,10 +69,12 @@ impl Experiment for RepeatedAccess {
         true
     }
 
-    fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
-        let mut result = measure(context)?;
-        result.claims = judge::judge(&mmlab_core::io::as_read_back(&result)?);
-        Ok(result)
+    fn measure(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
+        measure(context)
+    }
+
+    fn judge(&self, result: &ResultFile) -> Vec<mmlab_core::Claim> {
+        judge::judge(result)
     }
 }
 
