@@ -7,8 +7,6 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use anyhow::Context;
-
 /// A value read from the kernel, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Knob {
@@ -82,12 +80,8 @@ pub fn fault_around_bytes() -> Knob {
     match read_trimmed(path) {
         Ok(v) => Knob::Value(v),
         Err(_) => {
-            let mounted = fs::read_to_string("/proc/mounts")
-                .map(|m| {
-                    m.lines()
-                        .any(|l| l.split_whitespace().nth(2) == Some("debugfs"))
-                })
-                .unwrap_or(false);
+            let mounted = mmlab_core::proc::mounts()
+                .is_ok_and(|m| !mmlab_core::proc::mount_points_of_type(&m, "debugfs").is_empty());
             if mounted {
                 Knob::Unknown(format!("{path} is unreadable (needs root)"))
             } else {
@@ -143,20 +137,13 @@ pub fn thp_settings() -> BTreeMap<String, Knob> {
     knobs
 }
 
-/// /proc/meminfo in KiB, by field name.
+/// /proc/meminfo in KiB, by field name (read by `mmlab_core::proc`).
 pub fn meminfo() -> anyhow::Result<BTreeMap<String, u64>> {
-    let text = fs::read_to_string("/proc/meminfo").context("cannot read /proc/meminfo")?;
-    Ok(parse_meminfo(&text))
-}
-
-pub fn parse_meminfo(text: &str) -> BTreeMap<String, u64> {
-    text.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.split_once(':')?;
-            let value = rest.split_whitespace().next()?.parse().ok()?;
-            Some((name.trim().to_string(), value))
-        })
-        .collect()
+    let fields = mmlab_core::proc::meminfo().map_err(anyhow::Error::msg)?;
+    Ok(fields
+        .into_iter()
+        .map(|(name, kib)| (name.to_string(), kib))
+        .collect())
 }
 
 /// The three meminfo fields that say where loaded data lives.
@@ -186,13 +173,16 @@ mod tests {
     fn reads_choices_and_meminfo() {
         assert_eq!(selected_choice("always [madvise] never"), "madvise");
         assert_eq!(selected_choice("1"), "1");
-        let before = parse_meminfo("Cached:   100 kB\nBuffers:  10 kB\nSReclaimable: 5 kB\n");
-        let after = parse_meminfo("Cached:   90 kB\nBuffers:  30 kB\nSReclaimable: 5 kB\n");
+        let fields = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        };
+        let before = fields(&[("Cached", 100), ("Buffers", 10), ("SReclaimable", 5)]);
+        let after = fields(&[("Cached", 90), ("Buffers", 30), ("SReclaimable", 5)]);
         let delta = meminfo_delta(&before, &after);
         assert_eq!(delta["Cached"], Some(-10));
         assert_eq!(delta["Buffers"], Some(20));
         assert_eq!(delta["SReclaimable"], Some(0));
-        let without = parse_meminfo("Cached:   90 kB\nBuffers:  30 kB\n");
+        let without = fields(&[("Cached", 90), ("Buffers", 30)]);
         assert_eq!(
             meminfo_delta(&before, &without)["SReclaimable"],
             None,
