@@ -100,17 +100,13 @@ pub enum Status {
 /// `<debugfs>/tracing` where debugfs is mounted), else the first one that
 /// refused this user, else none.
 pub fn status() -> Status {
-    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let mounts =
+        mmlab_core::proc::mounts().unwrap_or_else(|_| mmlab_core::proc::MountInfos(Vec::new()));
     // (tracefs folder, its mount point), the canonical one first.
     let mut candidates: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for line in mounts.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(_), Some(point), Some(fs)) = (fields.next(), fields.next(), fields.next()) else {
-            continue;
-        };
-        // Mount points with spaces are octal-escaped; ours never have any.
-        let point = PathBuf::from(point);
-        let dir = match fs {
+    for mount in &mounts {
+        let point = mount.mount_point.clone();
+        let dir = match mount.fs_type.as_str() {
             "tracefs" => point.clone(),
             "debugfs" => point.join("tracing"),
             _ => continue,
