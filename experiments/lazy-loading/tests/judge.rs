@@ -110,7 +110,9 @@ fn s3_reaches_every_verdict() {
         &file,
         "S3",
         Verdict::HoldsWithNuance,
-        "added 3204 KiB to Buffers (3.1 MiB read from storage), 0 KiB to Cached and 12664 KiB to SReclaimable",
+        // The recorded numbers change with each re-recording: the sentence's
+        // shape is checked, not them.
+        "KiB to SReclaimable (dentries and inodes in the slab",
     );
 
     let mut slab_small = reference();
