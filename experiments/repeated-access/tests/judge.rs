@@ -9,12 +9,33 @@ use repeated_access::rows::Passes;
 use serde_json::{Value, json};
 const MIB: u64 = 1 << 20;
 
+/// A fixed run to mutate: the reference run of 2026-11-28, frozen here so
+/// that re-recording `results/reference` does not move the numbers these
+/// tests were written against.
 fn reference() -> ResultFile {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/reference-run-2026-11-28.json"
+    );
+    mmlab_core::io::read_result(std::path::Path::new(path)).expect("the fixture run")
+}
+
+/// Today's committed reference run is judged the same as it is stored.
+#[test]
+fn the_committed_reference_run_is_judged_as_stored() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../results/reference/repeated-access.json"
     );
-    mmlab_core::io::read_result(std::path::Path::new(path)).expect("the reference run")
+    let result = mmlab_core::io::read_result(std::path::Path::new(path)).unwrap();
+    let judged = repeated_access::judge::judge(&result);
+    let verdicts = |claims: &[Claim]| {
+        claims
+            .iter()
+            .map(|c| (c.id.clone(), c.verdict))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&judged), verdicts(&result.claims));
 }
 
 fn judged(result: &ResultFile) -> [Claim; 3] {
