@@ -75,7 +75,15 @@ pub struct RunContext {
     /// `--memory-limit`: run the experiments that offer it (repeated-access)
     /// also inside a child memory cgroup with this limit, in bytes.
     pub memory_limit_bytes: Option<u64>,
+    /// Whether a hardware PMU answered, or why not, for the fingerprint:
+    /// the harness asks `mmlab_counters::probe::hardware_pmu` (only that
+    /// crate opens perf events); the default says it was not asked.
+    pub pmu: Result<(), String>,
 }
+
+/// The fingerprint's PMU reason when nobody probed (a context built by
+/// hand, e.g. in a test).
+pub const PMU_NOT_PROBED: &str = "not probed: the run context was not given a PMU probe";
 
 impl Default for RunContext {
     fn default() -> RunContext {
@@ -86,6 +94,7 @@ impl Default for RunContext {
             data_dir_base: None,
             quiet: true,
             memory_limit_bytes: None,
+            pmu: Err(PMU_NOT_PROBED.to_string()),
         }
     }
 }
@@ -153,7 +162,7 @@ impl RunContext {
             started_at: rfc3339_utc(now.as_secs()),
             duration_ns: 0,
             tool_version: tool_version(),
-            env: Fingerprint::collect(data_dir),
+            env: Fingerprint::collect(data_dir, self.pmu.clone()),
             params,
             counters_available: Default::default(),
             samples: Vec::new(),

@@ -159,159 +159,9 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-/// Opens a hardware cycles counter on this process to see whether a PMU
-/// answers. Returns the reason when it does not.
-pub fn probe_hardware_pmu() -> Result<(), String> {
-    let Err(code) = open_and_close(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES) else {
-        return Ok(());
-    };
-    let name = nix::errno::Errno::from_raw(code);
-    // A filter answers for every event alike, so whether a PMU exists
-    // cannot be told from here: say what stops the call.
-    if matches!(code, libc::EACCES | libc::EPERM | libc::ENOSYS)
-        && let Some(why) = perf_blocked_by_seccomp()
-    {
-        return Err(why);
-    }
-    Err(match code {
-        libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV => {
-            format!("unsupported: no hardware PMU ({name:?})")
-        }
-        libc::EACCES | libc::EPERM => format!(
-            "denied: perf_event_paranoid={} ({name:?})",
-            read_trimmed("/proc/sys/kernel/perf_event_paranoid")
-                .unwrap_or_else(|| "unknown".into()),
-        ),
-        _ => format!(
-            "unsupported: {} ({name:?})",
-            std::io::Error::from_raw_os_error(code)
-        ),
-    })
-}
-
-/// Opens a software task-clock counter on this process, user space only:
-/// the one perf_event_open that needs neither a PMU nor privilege (with
-/// perf_event_paranoid <= 2), so when it fails the call itself is refused.
-/// Returns the reason when it does not open.
-pub fn probe_perf_event_open() -> Result<(), String> {
-    let Err(code) = open_and_close(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK) else {
-        return Ok(());
-    };
-    let name = nix::errno::Errno::from_raw(code);
-    if let Some(why) = seccomp_block_reason(seccomp_mode(), code, paranoid(), is_root()) {
-        return Err(why);
-    }
-    Err(match code {
-        libc::EACCES | libc::EPERM => match paranoid() {
-            Some(level) => format!("denied: perf_event_paranoid={level} ({name:?})"),
-            None => format!("denied ({name:?})"),
-        },
-        libc::ENOSYS => "unsupported: no perf_event_open in this kernel (ENOSYS)".into(),
-        _ => format!(
-            "cannot open task-clock: {} ({name:?})",
-            std::io::Error::from_raw_os_error(code)
-        ),
-    })
-}
-
-/// What the reasons say when a seccomp filter refuses perf_event_open.
-pub const SECCOMP_BLOCKED: &str = "blocked by a seccomp filter (Seccomp: 2 in /proc/self/status)";
-
-/// The reason when a seccomp filter refuses perf_event_open here: the
-/// calling thread runs under a filter and even the task-clock probe fails
-/// with EPERM, EACCES or ENOSYS. `None` when it is not that (no filter, or
-/// the probe opens, or a paranoid level that would refuse it anyway).
-pub fn perf_blocked_by_seccomp() -> Option<String> {
-    let mode = seccomp_mode();
-    if mode != Some(2) {
-        return None; // no probe needed
-    }
-    let code = open_and_close(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK).err()?;
-    seccomp_block_reason(mode, code, paranoid(), is_root())
-}
-
-/// Whether a task-clock probe that failed with `errno` was refused by a
-/// seccomp filter, from the thread's seccomp mode, perf_event_paranoid and
-/// whether it is root. A filter chooses any errno, typically EPERM, EACCES
-/// or ENOSYS; EPERM/EACCES are the filter's only where paranoid could not
-/// have refused the probe (root, or paranoid <= 2: user-space counting of
-/// the own process is allowed), and ENOSYS only where the kernel has
-/// perf events at all (perf_event_paranoid exists).
-pub fn seccomp_block_reason(
-    seccomp: Option<u32>,
-    errno: i32,
-    paranoid: Option<i64>,
-    root: bool,
-) -> Option<String> {
-    if seccomp != Some(2) {
-        return None;
-    }
-    let by_filter = match errno {
-        libc::EPERM | libc::EACCES => root || paranoid.is_some_and(|p| p <= 2),
-        libc::ENOSYS => paranoid.is_some(),
-        _ => false,
-    };
-    by_filter.then(|| {
-        format!(
-            "{SECCOMP_BLOCKED}: perf_event_open returns {:?}, even for task-clock",
-            nix::errno::Errno::from_raw(errno)
-        )
-    })
-}
-
-/// The seccomp mode of the calling thread (`Seccomp:` in its status: 0
-/// none, 1 strict, 2 filter). The thread's own file, not the process's: a
-/// filter installed without TSYNC holds for one thread only, and
-/// /proc/self/status shows the main thread.
+/// The seccomp mode of the calling thread (see [`crate::proc::seccomp_mode`]).
 pub fn seccomp_mode() -> Option<u32> {
-    let status = std::fs::read_to_string("/proc/thread-self/status")
-        .or_else(|_| std::fs::read_to_string("/proc/self/status"))
-        .ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Seccomp:"))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-fn paranoid() -> Option<i64> {
-    read_trimmed("/proc/sys/kernel/perf_event_paranoid").and_then(|v| v.parse().ok())
-}
-
-const PERF_TYPE_HARDWARE: u32 = 0;
-const PERF_TYPE_SOFTWARE: u32 = 1;
-const PERF_COUNT_HW_CPU_CYCLES: u64 = 0;
-const PERF_COUNT_SW_TASK_CLOCK: u64 = 1;
-
-/// perf_event_open of (`type_`, `config`) on this thread, any CPU, opened
-/// disabled and user space only, closed at once; the errno when it fails.
-fn open_and_close(type_: u32, config: u64) -> Result<(), i32> {
-    // perf_event_attr is 136 bytes in current kernels (PERF_ATTR_SIZE_VER8);
-    // the first fields are type (u32), size (u32), config (u64).
-    let mut attr = [0u8; 136];
-    attr[0..4].copy_from_slice(&type_.to_ne_bytes());
-    attr[4..8].copy_from_slice(&136u32.to_ne_bytes());
-    attr[8..16].copy_from_slice(&config.to_ne_bytes());
-    // flags at offset 40: disabled (bit 0), exclude_kernel (bit 5), exclude_hv (bit 6)
-    let flags: u64 = 1 | (1 << 5) | (1 << 6);
-    attr[40..48].copy_from_slice(&flags.to_ne_bytes());
-    // SAFETY: perf_event_open reads `attr` (size given inside it) and returns
-    // a new fd or -1; the fd is closed at once.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_perf_event_open,
-            attr.as_ptr(),
-            0,
-            -1,
-            -1,
-            8u64, /* PERF_FLAG_FD_CLOEXEC */
-        )
-    };
-    if fd >= 0 {
-        // SAFETY: fd was just returned by the kernel and is owned here.
-        unsafe { libc::close(fd as i32) };
-        return Ok(());
-    }
-    Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    crate::proc::seccomp_mode()
 }
 
 fn unknown() -> String {
@@ -326,10 +176,12 @@ fn memory_cgroup() -> String {
 }
 
 impl Fingerprint {
-    /// Reads the fingerprint; `data_dir` is where the experiment's files live.
-    pub fn collect(data_dir: &Path) -> Fingerprint {
+    /// Reads the fingerprint; `data_dir` is where the experiment's files
+    /// live, `pmu` whether a hardware counter opened or why not (the probe
+    /// is `mmlab_counters::probe::hardware_pmu`: only that crate opens perf
+    /// events).
+    pub fn collect(data_dir: &Path, pmu: Result<(), String>) -> Fingerprint {
         let uname = nix::sys::utsname::uname().ok();
-        let pmu = probe_hardware_pmu();
         let (data_dir_fs, data_dir_display) = match filesystem_of(data_dir) {
             Some((_, fs)) => (fs, data_dir.display().to_string()),
             None => ("unknown".to_string(), data_dir.display().to_string()),
@@ -405,7 +257,7 @@ mod tests {
 
     #[test]
     fn fingerprint_reads_this_machine_without_failing() {
-        let fp = Fingerprint::collect(Path::new("."));
+        let fp = Fingerprint::collect(Path::new("."), Err("not probed".into()));
         assert_eq!(
             fp.page_size_bytes.value().copied(),
             Some(page_size() as u64)
@@ -416,30 +268,6 @@ mod tests {
         let json = serde_json::to_string(&fp).unwrap();
         let back: Fingerprint = serde_json::from_str(&json).unwrap();
         assert_eq!(back, fp);
-    }
-
-    #[test]
-    fn seccomp_is_blamed_only_where_nothing_else_could_refuse_the_probe() {
-        let blamed = |mode, errno, paranoid, root| {
-            seccomp_block_reason(mode, errno, paranoid, root)
-                .is_some_and(|r| r.starts_with(SECCOMP_BLOCKED))
-        };
-        assert!(blamed(Some(2), libc::EPERM, Some(2), false));
-        assert!(blamed(Some(2), libc::EACCES, Some(4), true));
-        assert!(blamed(Some(2), libc::ENOSYS, Some(3), false));
-        // paranoid 3 (Debian) refuses a non-root user by itself.
-        assert!(!blamed(Some(2), libc::EPERM, Some(3), false));
-        // No filter, or strict mode (which would have killed us): not seccomp.
-        assert!(!blamed(Some(0), libc::EPERM, Some(2), false));
-        assert!(!blamed(None, libc::EPERM, Some(2), true));
-        // A kernel without perf events, or an errno a filter is unlikely to pick.
-        assert!(!blamed(Some(2), libc::ENOSYS, None, true));
-        assert!(!blamed(Some(2), libc::ENOENT, Some(2), true));
-        assert!(
-            seccomp_block_reason(Some(2), libc::EPERM, Some(2), false)
-                .unwrap()
-                .contains("returns EPERM, even for task-clock")
-        );
     }
 
     #[test]

@@ -118,49 +118,63 @@ impl SmapsEntry {
     }
 }
 
-/// Parses smaps text into entries.
+/// Parses smaps text into entries (procfs reads it; sizes back in KiB).
 pub fn parse_smaps(text: &str) -> Vec<SmapsEntry> {
-    let mut entries: Vec<SmapsEntry> = Vec::new();
-    for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let Some(first) = parts.next() else { continue };
-        let range = first.split_once('-').filter(|_| !first.ends_with(':'));
-        if let Some((Ok(start), Ok(end))) =
-            range.map(|(s, e)| (u64::from_str_radix(s, 16), u64::from_str_radix(e, 16)))
-        {
-            let perms = parts.next().unwrap_or("").to_string();
-            let path = parts.skip(3).collect::<Vec<_>>().join(" ");
-            entries.push(SmapsEntry {
-                start,
-                end,
-                perms,
-                path,
-                fields_kib: BTreeMap::new(),
-            });
-            continue;
-        }
-        if let (Some(name), Some(entry), Some(Ok(value))) = (
-            first.strip_suffix(':'),
-            entries.last_mut(),
-            parts.next().map(str::parse::<u64>),
-        ) {
-            entry.fields_kib.insert(name.to_string(), value);
+    use procfs::FromBufRead;
+    procfs::process::MemoryMaps::from_buf_read(text.as_bytes())
+        .map(|maps| maps.0.into_iter().map(SmapsEntry::from).collect())
+        .unwrap_or_default()
+}
+
+impl From<procfs::process::MemoryMap> for SmapsEntry {
+    fn from(map: procfs::process::MemoryMap) -> SmapsEntry {
+        use procfs::process::MMapPath;
+        let path = match map.pathname {
+            MMapPath::Path(p) => p.display().to_string(),
+            MMapPath::Heap => "[heap]".into(),
+            MMapPath::Stack => "[stack]".into(),
+            MMapPath::TStack(tid) => format!("[stack:{tid}]"),
+            MMapPath::Vdso => "[vdso]".into(),
+            MMapPath::Vvar => "[vvar]".into(),
+            MMapPath::Vsyscall => "[vsyscall]".into(),
+            MMapPath::Rollup => "[rollup]".into(),
+            MMapPath::Anonymous => String::new(),
+            MMapPath::Vsys(key) => format!("/SYSV{key:08x}"),
+            MMapPath::Other(other) => other,
+        };
+        SmapsEntry {
+            start: map.address.0,
+            end: map.address.1,
+            perms: map.perms.as_str(),
+            path,
+            fields_kib: map
+                .extension
+                .map
+                .into_iter()
+                .map(|(name, bytes)| (name, bytes / 1024))
+                .collect(),
         }
     }
-    entries
 }
 
 /// The smaps entry of the mapping that contains `addr` in process `pid`
-/// (`None` = this process).
+/// (`None` = this process), read through procfs.
 pub fn smaps_entry(pid: Option<i32>, addr: usize) -> anyhow::Result<SmapsEntry> {
     let path = match pid {
         Some(pid) => format!("/proc/{pid}/smaps"),
         None => "/proc/self/smaps".to_string(),
     };
-    let text = fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-    parse_smaps(&text)
+    let process = match pid {
+        Some(pid) => procfs::process::Process::new(pid),
+        None => procfs::process::Process::myself(),
+    };
+    let maps = process
+        .and_then(|p| p.smaps())
+        .with_context(|| format!("cannot read {path}"))?;
+    maps.0
         .into_iter()
-        .find(|e| (e.start..e.end).contains(&(addr as u64)))
+        .find(|m| (m.address.0..m.address.1).contains(&(addr as u64)))
+        .map(SmapsEntry::from)
         .with_context(|| format!("no mapping contains {addr:#x} in {path}"))
 }
 
@@ -419,11 +433,7 @@ pub fn folio_sizes(addr: usize, len: usize) -> Result<FolioSizes, FrameError> {
 /// `read_bytes` of /proc/self/io: bytes this process caused to be read from
 /// storage (the real I/O behind major faults and readahead).
 pub fn proc_self_io_read_bytes() -> Option<u64> {
-    let text = fs::read_to_string("/proc/self/io").ok()?;
-    text.lines().find_map(|l| {
-        l.strip_prefix("read_bytes:")
-            .and_then(|v| v.trim().parse().ok())
-    })
+    crate::proc::io_read_bytes()
 }
 
 /// This process's own resource usage (RUSAGE_SELF): faults and CPU times.

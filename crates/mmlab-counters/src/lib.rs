@@ -23,6 +23,7 @@
 mod child;
 pub mod cross_check;
 mod events;
+pub mod probe;
 mod reason;
 pub mod tracefs;
 

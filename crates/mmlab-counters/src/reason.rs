@@ -1,6 +1,8 @@
 //! Why an event could not be opened, in the words the result files use.
 
-use mmlab_core::fingerprint::{perf_blocked_by_seccomp, seccomp_mode};
+use mmlab_core::fingerprint::seccomp_mode;
+
+use crate::probe::blocked_by_seccomp;
 
 use crate::events::EventKind;
 
@@ -14,7 +16,7 @@ pub(crate) fn open_failure(kind: &EventKind, err: &std::io::Error) -> String {
     // EACCES or ENOSYS), which would otherwise be read as perf_event_paranoid
     // or a kernel without perf events; a task-clock probe tells them apart.
     if matches!(code, libc::EPERM | libc::EACCES | libc::ENOSYS)
-        && let Some(why) = perf_blocked_by_seccomp()
+        && let Some(why) = blocked_by_seccomp()
     {
         return why;
     }

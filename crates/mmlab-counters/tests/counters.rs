@@ -217,7 +217,7 @@ fn hardware_events_without_a_pmu_are_unavailable_with_their_reason_and_the_rest_
     let set = CounterSet::standard_with(&[]).expect("open");
     let availability = set.availability();
     let (_, m) = set.measure(|| touch_anonymous(10));
-    match mmlab_core::fingerprint::probe_hardware_pmu() {
+    match mmlab_counters::probe::hardware_pmu() {
         Err(why) => {
             println!("no PMU here ({why})");
             for event in HARDWARE_EVENTS {

@@ -191,5 +191,5 @@ fn without_the_filter_no_reason_blames_seccomp() {
             assert!(!reason.contains("seccomp"), "{event}: {reason}");
         }
     }
-    assert!(mmlab_core::fingerprint::perf_blocked_by_seccomp().is_none());
+    assert!(mmlab_counters::probe::blocked_by_seccomp().is_none());
 }

@@ -30,11 +30,8 @@ fn spec(id: &str, title: &str, kind: FigureKind, x: Axis, y: Axis) -> FigureSpec
 pub fn result(experiment: &str, scale: f64) -> ResultFile {
     let context = RunContext {
         profile: Profile::Quick,
-        repeat: None,
-        size_bytes: None,
-        data_dir_base: None,
         quiet: true,
-        memory_limit_bytes: None,
+        ..RunContext::default()
     };
     let mut result = context.new_result(experiment, Path::new("."));
     result.param("repetitions", 3);

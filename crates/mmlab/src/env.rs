@@ -27,10 +27,10 @@ pub fn capabilities(fp: &Fingerprint) -> Vec<Capability> {
     let paranoid = fp.perf_event_paranoid.value().copied();
     // The software probe, not the PMU's: only it tells a refused system call
     // (seccomp, paranoid) from a machine without hardware counters.
-    let perf = mmlab_core::fingerprint::probe_perf_event_open();
+    let perf = mmlab_counters::probe::perf_event_open();
     let seccomp = perf
         .as_ref()
-        .is_err_and(|why| why.starts_with(mmlab_core::fingerprint::SECCOMP_BLOCKED));
+        .is_err_and(|why| why.starts_with(mmlab_counters::probe::SECCOMP_BLOCKED));
     let tracefs = match mmlab_counters::tracefs::status() {
         Status::Readable(dir) => (true, format!("mounted at {}", dir.display())),
         Status::Unreadable { reason, .. } => (false, reason),

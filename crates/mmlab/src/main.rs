@@ -188,7 +188,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Env { json } => {
-            let fingerprint = mmlab_core::Fingerprint::collect(Path::new("."));
+            let fingerprint = mmlab_core::Fingerprint::collect(
+                Path::new("."),
+                mmlab_counters::probe::hardware_pmu(),
+            );
             if json {
                 let value = serde_json::json!({
                     "fingerprint": fingerprint,
@@ -431,6 +434,7 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
         data_dir_base: args.data_dir.clone(),
         quiet: args.quiet,
         memory_limit_bytes: args.memory_limit,
+        pmu: mmlab_counters::probe::hardware_pmu(),
     };
     if !args.quiet {
         println!("mmlab run {}", args.experiment);

@@ -57,7 +57,7 @@ fn stat_prints_parameters_then_a_row_per_event_with_a_count_or_a_reason() {
             assert!(count.replace(',', "").parse::<u64>().is_ok(), "{row}");
         }
     }
-    if mmlab_core::fingerprint::probe_hardware_pmu().is_err() {
+    if mmlab_counters::probe::hardware_pmu().is_err() {
         let row = lines
             .iter()
             .find(|l| l.starts_with("cycles "))

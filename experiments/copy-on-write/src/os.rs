@@ -380,17 +380,6 @@ pub fn time_fork() -> anyhow::Result<u64> {
     Ok(elapsed)
 }
 
-/// A `Name: N kB` field of a /proc file in KiB.
-fn proc_kib(path: &str, field: &str) -> anyhow::Result<u64> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
-    text.lines()
-        .find_map(|line| {
-            let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-            rest.split_whitespace().next()?.parse().ok()
-        })
-        .with_context(|| format!("no {field} in {path}"))
-}
-
 /// A field of /proc/meminfo in KiB (`Cached`), through the one reader of
 /// the workspace (`mmlab_core::proc`, procfs).
 pub fn meminfo_kib(field: &str) -> anyhow::Result<u64> {
@@ -400,12 +389,12 @@ pub fn meminfo_kib(field: &str) -> anyhow::Result<u64> {
 
 /// A field of /proc/self/status in KiB (`RssAnon`, `RssFile`, `VmPTE`).
 pub fn status_kib(field: &str) -> anyhow::Result<u64> {
-    proc_kib("/proc/self/status", field)
+    mmlab_core::proc::status_kib(field).map_err(anyhow::Error::msg)
 }
 
 /// A field of /proc/self/smaps_rollup in KiB (`Pss`, `Private_Dirty`).
 pub fn rollup_kib(field: &str) -> anyhow::Result<u64> {
-    proc_kib("/proc/self/smaps_rollup", field)
+    mmlab_core::proc::smaps_rollup_kib(field).map_err(anyhow::Error::msg)
 }
 
 /// A region of this process's memory named by address, for a forked child
