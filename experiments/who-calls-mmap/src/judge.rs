@@ -268,7 +268,7 @@ fn json_or_null(value: Option<u64>) -> Value {
     value.map_or(Value::Null, |v| json!(v))
 }
 
-const S1_RULE: &str = "memmap2's mmap of the data file (the mmap case) must have succeeded with the file's length, and the bytes summed through the mapping must equal the file's checksum: holds when both do, refuted when the length or the checksum differs; not-measured when the mapping, its checksum or the file's is missing from the result file; never holds-with-nuance, since the sentence is a yes/no fact about the bytes with no mechanism to qualify";
+const S1_RULE: &str = "memmap2's mmap of the data file (the mmap case) must have succeeded with the file's length, the bytes summed through the mapping must equal the file's checksum, and the mapping's line in /proc/self/maps (read while it was mapped) must name the data file: holds when all three do, refuted when the length, the checksum or the pathname differs; not-measured when the mapping, its checksum, the file's or the /proc/self/maps finding is missing from the result file; never holds-with-nuance, since the sentence is a yes/no fact about the bytes and the mapping with no mechanism to qualify";
 
 fn s1_thresholds(size: Option<u64>, checksum: Option<u64>) -> Vec<(&'static str, Value)> {
     vec![
@@ -282,6 +282,7 @@ fn s1_thresholds(size: Option<u64>, checksum: Option<u64>) -> Vec<(&'static str,
         ),
         ("expected_len_bytes", json_or_null(size)),
         ("expected_checksum", json_or_null(checksum)),
+        ("maps_line_must_name_the_data_file", json!(true)),
     ]
 }
 
@@ -353,9 +354,10 @@ fn s1(view: &View) -> Claim {
     let inputs = (|| {
         let maps = data_file_maps(view)?;
         let mapped = view.case("mmap")?.end_value("checksum")?;
-        Ok::<_, String>((size.clone()?, checksum.clone()?, maps, mapped))
+        let maps_file = view.case("mmap")?.end_value("maps_file")?;
+        Ok::<_, String>((size.clone()?, checksum.clone()?, maps, mapped, maps_file))
     })();
-    let (size, checksum, maps, mapped) = match inputs {
+    let (size, checksum, maps, mapped, maps_file) = match inputs {
         Ok(inputs) => inputs,
         Err(why) => {
             return claim(
@@ -385,10 +387,16 @@ fn s1(view: &View) -> Claim {
     let same_length = map
         .len_bytes
         .is_some_and(|len| within(len.abs_diff(size), S1_LENGTH_DIFFERENCE_ALLOWED_BYTES));
+    let named = maps_file == 1;
     let evidence = format!(
-        "memmap2 mapped the {} data file with {}, and the bytes read through the mapping {} the file's checksum ({mapped} against {checksum}){}; {loader}",
+        "memmap2 mapped the {} data file with {}, its line in /proc/self/maps {}, and the bytes read through the mapping {} the file's checksum ({mapped} against {checksum}){}; {loader}",
         format_size(size),
         view.short(&map.text),
+        match maps_file {
+            1 => "named the data file",
+            0 => "did NOT name the data file",
+            _ => "was NOT found",
+        },
         if same_bytes {
             "matched"
         } else {
@@ -405,7 +413,7 @@ fn s1(view: &View) -> Claim {
         }
     );
     claim(
-        if same_bytes && same_length {
+        if same_bytes && same_length && named {
             Verdict::Holds
         } else {
             Verdict::Refuted

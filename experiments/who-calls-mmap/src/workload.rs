@@ -210,6 +210,12 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
         "mmap" => {
             // Built before the windows they close, so they allocate nothing there.
             let (second, second_done) = (marked("second pass"), marked("second pass done"));
+            // For the mapping's line in /proc/self/maps, read after the
+            // second pass (outside its window): the buffer and the file's
+            // canonical path are made here, before the case begins.
+            let mut maps = vec![0u8; 1 << 20];
+            let canonical = std::fs::canonicalize(value)
+                .with_context(|| format!("cannot resolve {value}"))?;
             mark("begin mmap");
             let before = Rusage::now(true);
             let file = File::open(value).with_context(|| format!("cannot open {value}"))?;
@@ -227,6 +233,10 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
             let again = checksum(std::hint::black_box(&map));
             write_mark(&second_done);
             let second_pass = Rusage::now(true).since(&second_before);
+            let maps_text = read_into(Path::new("/proc/self/maps"), &mut maps)?;
+            let names_the_file = maps_line(&maps_text, map.as_ptr() as u64)
+                .map(maps_pathname)
+                .map(|name| Path::new(name) == canonical);
             mark("unmap");
             drop(map);
             drop(file);
@@ -234,8 +244,16 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
             let first_faults = first.n_minor_faults + first.n_major_faults;
             let second_faults = second_pass.n_minor_faults + second_pass.n_major_faults;
             // Two marks: the tracer shows only a mark's first 128 bytes.
+            // maps_file: 1 when the mapping's line in /proc/self/maps names
+            // the data file, 0 when it names something else or nothing, 2
+            // when no line holds the mapping's address.
+            let maps_file = match names_the_file {
+                Some(true) => 1,
+                Some(false) => 0,
+                None => 2,
+            };
             mark(&format!(
-                "passes first_pass_faults={first_faults} second_pass_faults={second_faults}"
+                "passes first_pass_faults={first_faults} second_pass_faults={second_faults} maps_file={maps_file}"
             ));
             mark(&format!(
                 "end bytes={len} checksum={sum} minor_faults={faults}"

@@ -1,7 +1,8 @@
 //! The judge on result files: a run recorded on the project's machine
 //! (`tests/fixtures/who-calls-mmap.json`: Linux 6.18, glibc 2.36, quick
 //! profile; the call listings, summaries and figures cut out, the stored
-//! claims emptied), mutated to drive every rule to every verdict it can
+//! claims emptied; `maps_file=1` added to the mmap case's passes mark, as
+//! later runs record it), mutated to drive every rule to every verdict it can
 //! reach; and the committed reference run, judged as it is.
 
 use std::path::Path;
@@ -128,6 +129,25 @@ fn s1_holds_is_refuted_by_other_bytes_or_length_and_not_measured_without_a_mappi
         row["errno"] = json!("ENODEV");
     }
     expect(&failed, "S1", Verdict::NotMeasured, "failed");
+
+    let mut elsewhere = fixture();
+    set_mark_value(&mut elsewhere, "mmap", "maps_file", 0);
+    expect(
+        &elsewhere,
+        "S1",
+        Verdict::Refuted,
+        "did NOT name the data file",
+    );
+    let mut lineless = fixture();
+    set_mark_value(&mut lineless, "mmap", "maps_file", 2);
+    expect(&lineless, "S1", Verdict::Refuted, "was NOT found");
+    let mut unlooked = fixture();
+    set_mark_value(&mut unlooked, "mmap", "maps_file", 1);
+    for mark in case(&mut unlooked, "mmap")["marks"].as_array_mut().unwrap() {
+        let text = mark.as_str().unwrap().replace(" maps_file=1", "");
+        *mark = Value::from(text);
+    }
+    expect(&unlooked, "S1", Verdict::NotMeasured, "maps_file");
 
     let mut uncounted = fixture();
     uncounted["params"]
