@@ -67,6 +67,19 @@ pub struct Fingerprint {
     #[serde(default = "unknown")]
     pub memory_cgroup: String,
     pub fault_around_bytes: Known<u64>,
+    /// The readahead window of the block device under the data folder, in
+    /// KiB (`read_ahead_kb` of its queue; 128 is the common default, a
+    /// virtual disk may say 8192): the most one cold read() or fault reads
+    /// ahead. `"unknown: <why>"` where the folder's filesystem has no block
+    /// device of its own (tmpfs, btrfs's anonymous device).
+    #[serde(default = "Known::unknown")]
+    pub data_dir_read_ahead_kb: Known<u64>,
+    /// Whether the CPU has memory protection keys and the kernel enabled
+    /// them (x86 `pku` and `ospke` in /proc/cpuinfo; arm64 `poe`). With
+    /// them, a PROT_EXEC-only page is execute-only (a read faults with
+    /// SEGV_PKUERR); without them it is readable.
+    #[serde(default = "Known::unknown")]
+    pub protection_keys: Known<bool>,
     pub rustc: String,
     pub build_profile: String,
 }
@@ -98,6 +111,52 @@ fn cpu_model() -> Option<String> {
         let (key, value) = line.split_once(':')?;
         matches!(key.trim(), "model name" | "Model" | "cpu model").then(|| value.trim().to_string())
     })
+}
+
+/// The CPU flags of /proc/cpuinfo (x86 `flags`, arm64 `Features`) of the
+/// first CPU.
+fn cpu_flags() -> Option<Vec<String>> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        matches!(key.trim(), "flags" | "Features")
+            .then(|| value.split_whitespace().map(str::to_string).collect())
+    })
+}
+
+/// See [`Fingerprint::protection_keys`]: x86 needs both `pku` (the CPU has
+/// them) and `ospke` (the kernel turned them on); arm64 shows `poe`.
+pub fn protection_keys_from_flags(flags: &[String]) -> bool {
+    let has = |f: &str| flags.iter().any(|g| g == f);
+    (has("pku") && has("ospke")) || has("poe")
+}
+
+/// The readahead window (KiB) of the block device holding `path`: the
+/// device's backing-device info (/sys/class/bdi/MAJ:MIN), else its queue
+/// (/sys/dev/block/MAJ:MIN/queue), else, for a partition, its disk's queue.
+pub fn read_ahead_kb(path: &Path) -> Result<u64, String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata =
+        std::fs::metadata(path).map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    let device = metadata.dev();
+    let (major, minor) = (libc::major(device), libc::minor(device));
+    if major == 0 {
+        return Err(format!(
+            "{} is on an anonymous device ({major}:{minor}: tmpfs, btrfs, overlayfs...) with no readahead setting of its own",
+            path.display()
+        ));
+    }
+    let candidates = [
+        format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb"),
+        format!("/sys/dev/block/{major}:{minor}/queue/read_ahead_kb"),
+        format!("/sys/dev/block/{major}:{minor}/../queue/read_ahead_kb"),
+    ];
+    candidates
+        .iter()
+        .find_map(|c| read_trimmed(c).and_then(|v| v.parse().ok()))
+        .ok_or_else(|| {
+            format!("no read_ahead_kb for device {major}:{minor} (looked in {candidates:?})")
+        })
 }
 
 fn mem_total_bytes() -> Option<u64> {
@@ -224,6 +283,13 @@ impl Fingerprint {
             fault_around_bytes: read_trimmed("/sys/kernel/debug/fault_around_bytes")
                 .and_then(|v| v.parse().ok())
                 .into(),
+            data_dir_read_ahead_kb: match read_ahead_kb(data_dir) {
+                Ok(kb) => Known::Value(kb),
+                Err(why) => Known::Unknown(format!("unknown: {why}")),
+            },
+            protection_keys: cpu_flags()
+                .map(|flags| protection_keys_from_flags(&flags))
+                .into(),
             rustc: env!("MMLAB_RUSTC_VERSION").to_string(),
             build_profile: if cfg!(debug_assertions) {
                 "debug"
@@ -268,6 +334,30 @@ mod tests {
         let json = serde_json::to_string(&fp).unwrap();
         let back: Fingerprint = serde_json::from_str(&json).unwrap();
         assert_eq!(back, fp);
+    }
+
+    #[test]
+    fn protection_keys_need_the_cpu_and_the_kernel() {
+        let flags = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        assert!(protection_keys_from_flags(&flags("fpu pku ospke sse")));
+        assert!(!protection_keys_from_flags(&flags("fpu pku sse")));
+        assert!(!protection_keys_from_flags(&flags("fpu sse")));
+        assert!(protection_keys_from_flags(&flags("fp asimd poe")));
+    }
+
+    #[test]
+    fn read_ahead_is_read_for_a_disk_and_explained_for_tmpfs() {
+        // /proc is on an anonymous device: never a number.
+        assert!(
+            read_ahead_kb(Path::new("/proc"))
+                .unwrap_err()
+                .contains("anonymous")
+        );
+        // Where "." is on a block device, the fingerprint says a number.
+        let fp = Fingerprint::collect(Path::new("."), Err("not probed".into()));
+        if read_ahead_kb(Path::new(".")).is_ok() {
+            assert!(fp.data_dir_read_ahead_kb.value().is_some());
+        }
     }
 
     #[test]

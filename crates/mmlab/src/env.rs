@@ -210,6 +210,25 @@ pub fn print(fp: &Fingerprint) {
             "data folder",
             format!("{} ({})", fp.data_dir, fp.data_dir_fs),
         ),
+        (
+            "readahead",
+            match &fp.data_dir_read_ahead_kb {
+                mmlab_core::fingerprint::Known::Value(kb) => {
+                    format!("read_ahead_kb {kb} of the data folder's device")
+                }
+                mmlab_core::fingerprint::Known::Unknown(why) => why.clone(),
+            },
+        ),
+        (
+            "protection keys",
+            match fp.protection_keys.value() {
+                Some(true) => "yes (pku and ospke): PROT_EXEC-only pages are execute-only".into(),
+                Some(false) => {
+                    "no (no pku/ospke in /proc/cpuinfo): PROT_EXEC-only pages are readable".into()
+                }
+                None => "unknown (no flags in /proc/cpuinfo)".to_string(),
+            },
+        ),
         ("rustc", fp.rustc.clone()),
         ("build profile", fp.build_profile.clone()),
     ];

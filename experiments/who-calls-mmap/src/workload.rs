@@ -214,8 +214,8 @@ pub fn execute_workload(spec: &str) -> anyhow::Result<WorkloadReport> {
             // second pass (outside its window): the buffer and the file's
             // canonical path are made here, before the case begins.
             let mut maps = vec![0u8; 1 << 20];
-            let canonical = std::fs::canonicalize(value)
-                .with_context(|| format!("cannot resolve {value}"))?;
+            let canonical =
+                std::fs::canonicalize(value).with_context(|| format!("cannot resolve {value}"))?;
             mark("begin mmap");
             let before = Rusage::now(true);
             let file = File::open(value).with_context(|| format!("cannot open {value}"))?;
