@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system tools some tests compare against (perf, strace) when
+# Installs the system tools some tests compare against (perf, strace) and
+# the mkfs programs of the scratch filesystems (xfsprogs, btrfs-progs) when
 # they are missing and this user may install them (root with apt-get). The
 # tests that need a missing tool skip with a printed reason, so `make test`
 # still passes where nothing can be installed.
@@ -10,8 +11,12 @@ bash "$here/install-browser.sh" >/dev/null || echo "chromium unavailable: the re
 need=()
 command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 command -v strace >/dev/null 2>&1 || need+=(strace)
+PATH=$PATH:/usr/sbin:/sbin
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+command -v mkfs.xfs >/dev/null 2>&1 || need+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null 2>&1 || need+=(btrfs-progs)
 if [ ${#need[@]} -eq 0 ]; then
-  echo "test tools present: perf, strace"
+  echo "test tools present: perf, strace, mkfs.ext4, mkfs.xfs, mkfs.btrfs"
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -21,6 +21,7 @@ pub mod pages;
 pub mod probe;
 pub mod proc;
 pub mod schema;
+pub mod scratch;
 pub mod size;
 pub mod stats;
 pub mod testing;

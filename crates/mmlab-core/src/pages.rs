@@ -38,7 +38,21 @@ pub fn resident_pages(addr: *const u8, len: usize) -> anyhow::Result<u64> {
 /// Page-cache residency of a whole file: maps it (PROT_READ, MAP_SHARED,
 /// no access, so nothing is faulted in), asks mincore, unmaps.
 pub fn file_residency(fd: BorrowedFd<'_>) -> anyhow::Result<Vec<bool>> {
-    let len = nix::sys::stat::fstat(fd).context("fstat")?.st_size as usize;
+    let len = nix::sys::stat::fstat(fd).context("fstat")?.st_size as u64;
+    residency_of_len(fd, len)
+}
+
+/// Resident page-cache pages of the first `len` bytes of `fd`: for a
+/// block device, whose size fstat does not give (BLKGETSIZE64 does).
+pub fn file_resident_pages_of_len(fd: BorrowedFd<'_>, len: u64) -> anyhow::Result<u64> {
+    Ok(residency_of_len(fd, len)?
+        .into_iter()
+        .filter(|r| *r)
+        .count() as u64)
+}
+
+fn residency_of_len(fd: BorrowedFd<'_>, len: u64) -> anyhow::Result<Vec<bool>> {
+    let len = len as usize;
     if len == 0 {
         return Ok(Vec::new());
     }

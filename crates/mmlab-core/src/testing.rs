@@ -44,11 +44,14 @@ pub enum Capability {
     Aarch64,
     /// A memory cgroup this process may create.
     MemoryCgroup,
+    /// Scratch filesystems of every kind (`mmlab_core::scratch`): loop
+    /// devices, and mkfs for ext4, xfs and btrfs.
+    Scratch,
 }
 
 impl Capability {
     /// Every capability, in the order `MMLAB_REQUIRE` lists them.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Root,
         Capability::Tracefs,
         Capability::Perf,
@@ -57,6 +60,7 @@ impl Capability {
         Capability::Chromium,
         Capability::Aarch64,
         Capability::MemoryCgroup,
+        Capability::Scratch,
     ];
 
     /// What a counter that cannot be opened lacks: tracefs for a
@@ -80,6 +84,7 @@ impl Capability {
             Capability::Chromium => "chromium",
             Capability::Aarch64 => "aarch64",
             Capability::MemoryCgroup => "memory-cgroup",
+            Capability::Scratch => "scratch-fs",
         }
     }
 }

@@ -122,7 +122,38 @@ pub fn capabilities(fp: &Fingerprint) -> Vec<Capability> {
             cost: "a real page cache smaller than the file (repeated-access --memory-limit SIZE); evicting the file before every pass simulates one instead",
             remedy: "run as root where the memory controller is a cgroup v1 hierarchy, or cgroup v2 with memory in the own cgroup's cgroup.subtree_control".into(),
         },
+        scratch_capability(),
     ]
+}
+
+/// Which scratch filesystems (mmlab_core::scratch) this machine can make.
+fn scratch_capability() -> Capability {
+    let kinds = mmlab_core::scratch::kinds_here();
+    let (can, cannot): (Vec<_>, Vec<_>) = kinds.iter().partition(|(_, a)| a.is_ok());
+    let names = |list: &[&(mmlab_core::scratch::FsKind, Result<(), String>)]| {
+        list.iter()
+            .map(|(k, _)| k.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut detail = if can.is_empty() {
+        "none".to_string()
+    } else {
+        format!("can make {}", names(&can))
+    };
+    for (kind, why) in &cannot {
+        if let Err(why) = why {
+            detail.push_str(&format!("; not {kind}: {why}"));
+        }
+    }
+    Capability {
+        name: "scratch filesystems",
+        available: cannot.is_empty(),
+        detail,
+        cost: "S3 and the per-filesystem results on the kinds that cannot be made (the lab's own loop-mounted filesystem, made cold without touching other processes' caches)",
+        remedy: "run as root on a machine with loop devices; apt-get install xfsprogs btrfs-progs"
+            .into(),
+    }
 }
 
 pub fn print(fp: &Fingerprint) {
