@@ -23,6 +23,10 @@ const CATEGORY_SIZE: f64 = 14.0;
 const CATEGORY_LINE: i32 = 18;
 const VALUE_SIZE: f64 = 12.0;
 
+/// The least height, in pixels, of a bar whose value is not zero: a value
+/// of 1 beside one of 16,000 on a linear axis is still seen to be there.
+pub const MIN_BAR: i32 = 3;
+
 /// Draws a bar figure of `sources` (several: side by side in each group)
 /// into `<stem>.svg` and `<stem>.png`.
 pub fn bar(
@@ -31,6 +35,27 @@ pub fn bar(
     palette: &Palette,
     stem: &Path,
 ) -> Result<Drawn, Unusable> {
+    let (scene, notes) = bar_scene(spec, sources, palette)?;
+    let (svg, png) = scene.write(stem)?;
+    Ok(Drawn {
+        svg,
+        png,
+        notes,
+        problem: None,
+    })
+}
+
+/// The bar figure of `sources` laid out in pixels, and its notes.
+///
+/// A value of zero is a flat mark in the series' colour on the baseline,
+/// labelled `0`, on a linear axis and on a log axis alike (there the axis
+/// gets a zero of its own below its powers); any other value is a bar at
+/// least [`MIN_BAR`] pixels high.
+pub fn bar_scene(
+    spec: &FigureSpec,
+    sources: &[Source],
+    palette: &Palette,
+) -> Result<(Scene, Vec<String>), Unusable> {
     let mut notes = Vec::new();
     let series = collect_series(spec, sources, &mut notes)?;
 
@@ -197,8 +222,8 @@ pub fn bar(
                 continue;
             };
             if !y_scale.can_show(median) {
-                // A measured zero has no place on a log axis: write its value
-                // on the baseline, so it reads as 0 and not as missing.
+                // A negative value has no place on a log axis: write it on
+                // the baseline, so it reads as a value and not as missing.
                 n_off_log += 1;
                 let text = format.format(median);
                 if text_width(&text, VALUE_SIZE) <= bar_width {
@@ -213,12 +238,24 @@ pub fn bar(
                 }
                 continue;
             }
-            let top = y_scale.pixel(median);
-            if look.second_run {
-                scene.rect(x0, top, x1, base, look.colour.tint(0.6));
-                scene.outline(x0, top, x1, base, look.colour, 2);
+            let mut top = y_scale.pixel(median);
+            if median == 0.0 {
+                // Zero: a flat mark on the baseline, labelled below.
+                top = base;
+                scene.line(vec![(x0, base), (x1, base)], look.colour, 3);
             } else {
-                scene.rect(x0, top, x1, base, look.colour);
+                // Never so short that it reads as zero.
+                if median > 0.0 {
+                    top = top.min(base - MIN_BAR);
+                } else {
+                    top = top.max(base + MIN_BAR);
+                }
+                if look.second_run {
+                    scene.rect(x0, top, x1, base, look.colour.tint(0.6));
+                    scene.outline(x0, top, x1, base, look.colour, 2);
+                } else {
+                    scene.rect(x0, top, x1, base, look.colour);
+                }
             }
             let mut label_bottom = top - 3;
             if let Some((low, high)) = cell.and_then(|c| c.whisker())
@@ -264,7 +301,7 @@ pub fn bar(
     }
     if n_off_log > 0 {
         notes.push(format!(
-            "{n_off_log} bar(s) at or below zero cannot be drawn on the log scale: their value is written on the baseline"
+            "{n_off_log} bar(s) below zero cannot be drawn on the log scale: their value is written on the baseline"
         ));
     }
     if series.iter().all(|s| s.n_values == 0) {
@@ -277,13 +314,7 @@ pub fn bar(
         );
     }
     legend.draw(&mut scene, MARGIN, legend_top);
-    let (svg, png) = scene.write(stem)?;
-    Ok(Drawn {
-        svg,
-        png,
-        notes,
-        problem: None,
-    })
+    Ok((scene, notes))
 }
 
 /// At most `max` lines, the last ending in an ellipsis when text was cut.

@@ -27,6 +27,24 @@ pub fn line(
     palette: &Palette,
     stem: &Path,
 ) -> Result<Drawn, Unusable> {
+    let (scene, notes) = line_scene(spec, sources, palette)?;
+    let (svg, png) = scene.write(stem)?;
+    Ok(Drawn {
+        svg,
+        png,
+        notes,
+        problem: None,
+    })
+}
+
+/// The line figure of `sources` laid out in pixels, and its notes. On a log
+/// axis a value of zero is drawn at the axis's own zero (below its powers,
+/// labelled `0`), never left out.
+pub fn line_scene(
+    spec: &FigureSpec,
+    sources: &[Source],
+    palette: &Palette,
+) -> Result<(Scene, Vec<String>), Unusable> {
     let mut notes = Vec::new();
     let series = collect_series(spec, sources, &mut notes)?;
 
@@ -176,7 +194,7 @@ pub fn line(
     }
     if n_off_log > 0 {
         notes.push(format!(
-            "{n_off_log} point(s) at or below zero cannot be drawn on the log scale"
+            "{n_off_log} point(s) below zero cannot be drawn on the log scale"
         ));
     }
     if series.iter().all(|s| s.n_values == 0) {
@@ -189,13 +207,7 @@ pub fn line(
         );
     }
     legend.draw(&mut scene, MARGIN, plot.bottom + 66);
-    let (svg, png) = scene.write(stem)?;
-    Ok(Drawn {
-        svg,
-        png,
-        notes,
-        problem: None,
-    })
+    Ok((scene, notes))
 }
 
 /// The plot rectangle of a line or bar figure, under its heading, with room
@@ -279,6 +291,16 @@ impl PlotBox {
             Rgb::AXIS,
             1,
         );
+        // A log axis with a zero of its own: a break in the axis line
+        // between 0 and the first power.
+        if let Some((zero, powers)) = y_scale.zero_break() {
+            axis_break(scene, self.left, (zero + powers) / 2, true);
+        }
+        if x_ticks.is_some()
+            && let Some((zero, powers)) = x_scale.zero_break()
+        {
+            axis_break(scene, (zero + powers) / 2, self.bottom, false);
+        }
         if let Some(offset) = x_ticks {
             scene.text(
                 x_label,
@@ -312,6 +334,22 @@ impl PlotBox {
                 Rgb::MUTED,
                 Anchor::MiddleCenter,
             );
+        }
+    }
+}
+
+/// Two slashes across an axis at (x, y), with the axis line cut between
+/// them: the axis does not run on from 0 to its first power.
+fn axis_break(scene: &mut Scene, x: i32, y: i32, vertical_axis: bool) {
+    if vertical_axis {
+        scene.rect(x - 1, y - 3, x + 2, y + 3, Rgb::WHITE);
+        for dy in [-3, 3] {
+            scene.line(vec![(x - 6, y + dy + 3), (x + 6, y + dy - 3)], Rgb::AXIS, 1);
+        }
+    } else {
+        scene.rect(x - 3, y - 1, x + 3, y + 2, Rgb::WHITE);
+        for dx in [-3, 3] {
+            scene.line(vec![(x + dx - 3, y + 6), (x + dx + 3, y - 6)], Rgb::AXIS, 1);
         }
     }
 }

@@ -98,13 +98,27 @@ fn significant(value: f64) -> String {
     if text == "-0" { "0".to_string() } else { text }
 }
 
+/// How far (pixels) the zero of a log axis with zeros is drawn from the
+/// start of its powers, beyond a break in the axis line.
+pub const ZERO_GAP: f64 = 26.0;
+
 /// A numeric axis mapped onto a pixel interval.
+///
+/// A log axis starts at least half a decade (for bytes: one and two thirds
+/// of an octave, the same ratio) below its smallest value above zero, so the
+/// smallest bar still has a height; and when some values are exactly zero,
+/// it gets a zero of its own at its start, [`ZERO_GAP`] pixels before its
+/// powers begin (a break in the axis between), labelled `0`, where those
+/// values are drawn instead of vanishing.
 #[derive(Debug, Clone)]
 pub struct Scale {
     /// Axis bounds, in axis units (log10 or log2 of the value for a log axis).
     low: f64,
     high: f64,
     log_base: Option<f64>,
+    /// A log axis with zeros: 0 is drawn at `pixel_from`, the powers start
+    /// [`ZERO_GAP`] pixels further on.
+    zero_floor: bool,
     pixel_from: f64,
     pixel_to: f64,
     pub format: TickFormat,
@@ -139,6 +153,7 @@ impl Scale {
             .copied()
             .filter(|v| drawable(*v) && (!log || *v > 0.0))
             .collect();
+        let any_zero = values.contains(&0.0);
         let (min, max) = if usable.is_empty() {
             if log { (1.0, 10.0) } else { (0.0, 1.0) }
         } else {
@@ -150,7 +165,9 @@ impl Scale {
         // Whole numbers (pass 1, 2, 3; counts) get whole-number ticks.
         let whole = !usable.is_empty() && usable.iter().all(|v| v.fract() == 0.0);
         if log {
-            Scale::log(min, max, format, tight)
+            let mut scale = Scale::log(min, max, format, tight);
+            scale.zero_floor = any_zero;
+            scale
         } else {
             Scale::linear(min, max, format, from_zero, tight, whole)
         }
@@ -194,6 +211,7 @@ impl Scale {
             low,
             high,
             log_base: None,
+            zero_floor: false,
             pixel_from: 0.0,
             pixel_to: 1.0,
             format,
@@ -203,8 +221,9 @@ impl Scale {
 
     /// A log axis, ticks at the powers inside. `tight` (an x axis): from
     /// just below the smallest value to just above the largest, no empty
-    /// decade; else from the power below to the power above (bars start at
-    /// a round number).
+    /// decade; else from a round number at least half a decade below the
+    /// smallest value (so that a bar of the smallest value has a height:
+    /// 1 on an axis from 1 would have none) to the power above.
     fn log(min: f64, max: f64, format: TickFormat, tight: bool) -> Scale {
         let base: f64 = if format == TickFormat::Bytes {
             2.0
@@ -221,7 +240,7 @@ impl Scale {
             low -= pad;
             high += pad;
         } else {
-            low = (low + 1e-9).floor();
+            low = round_below(min, base).log(base);
             high = (high - 1e-9).ceil();
             if high <= low {
                 high = low + 1.0;
@@ -275,6 +294,7 @@ impl Scale {
             low,
             high,
             log_base: Some(base),
+            zero_floor: false,
             pixel_from: 0.0,
             pixel_to: 1.0,
             format,
@@ -292,9 +312,48 @@ impl Scale {
         self.log_base.is_some()
     }
 
-    /// Whether `value` can be drawn on this axis at all (log: above zero).
+    /// Whether this is a log axis with a zero of its own (some value was 0).
+    pub fn has_zero_floor(&self) -> bool {
+        self.zero_floor
+    }
+
+    /// The axis's range in values: (the value at the low end, at the high
+    /// end). For a log axis with a zero floor, the low end of its powers
+    /// (zero itself sits [`ZERO_GAP`] pixels below it).
+    pub fn range(&self) -> (f64, f64) {
+        match self.log_base {
+            Some(base) => (base.powf(self.low), base.powf(self.high)),
+            None => (self.low, self.high),
+        }
+    }
+
+    /// Where the powers of a log axis start, in pixels (the low end of the
+    /// axis, or [`ZERO_GAP`] past it when the axis has a zero floor).
+    fn powers_from(&self) -> f64 {
+        if self.zero_floor {
+            let direction = (self.pixel_to - self.pixel_from).signum();
+            self.pixel_from + direction * ZERO_GAP
+        } else {
+            self.pixel_from
+        }
+    }
+
+    /// The pixels of the break in a log axis with a zero floor: between
+    /// the zero and the start of the powers. `None` without one.
+    pub fn zero_break(&self) -> Option<(i32, i32)> {
+        self.zero_floor.then(|| {
+            (
+                self.pixel_from.round() as i32,
+                self.powers_from().round() as i32,
+            )
+        })
+    }
+
+    /// Whether `value` can be drawn on this axis at all (log: above zero,
+    /// or zero where the axis has a zero floor).
     pub fn can_show(&self, value: f64) -> bool {
-        value.is_finite() && (self.log_base.is_none() || value > 0.0)
+        value.is_finite()
+            && (self.log_base.is_none() || value > 0.0 || (value == 0.0 && self.zero_floor))
     }
 
     fn to_axis(&self, value: f64) -> f64 {
@@ -307,13 +366,24 @@ impl Scale {
     /// The pixel of `value`, clamped to the axis (a value off the axis is
     /// drawn at its end, never outside the plot).
     pub fn pixel(&self, value: f64) -> i32 {
+        if self.log_base.is_some() && self.zero_floor && value <= 0.0 {
+            return self.pixel_from.round() as i32;
+        }
         let axis = if self.can_show(value) {
             self.to_axis(value)
         } else {
             self.low
         };
-        let t = ((axis - self.low) / (self.high - self.low)).clamp(-0.02, 1.02);
-        (self.pixel_from + t * (self.pixel_to - self.pixel_from)).round() as i32
+        self.axis_pixel(axis, true)
+    }
+
+    /// The pixel of a position in axis units (log10 or log2 for a log
+    /// axis), clamped to just past the axis when `clamp`.
+    fn axis_pixel(&self, axis: f64, clamp: bool) -> i32 {
+        let t = (axis - self.low) / (self.high - self.low);
+        let t = if clamp { t.clamp(-0.02, 1.02) } else { t };
+        let from = self.powers_from();
+        (from + t * (self.pixel_to - from)).round() as i32
     }
 
     /// The pixel of the axis's low end (where bars start).
@@ -321,34 +391,51 @@ impl Scale {
         self.pixel_from.round() as i32
     }
 
-    /// Tick positions (pixels) and labels.
+    /// Tick positions (pixels) and labels; a log axis with a zero floor
+    /// has a first tick `0` there.
     pub fn ticks(&self) -> Vec<(i32, String)> {
-        self.ticks
-            .iter()
-            .map(|&tick| {
-                let value = match self.log_base {
-                    Some(base) => base.powf(tick),
-                    None => tick,
-                };
-                let value = if self.log_base.is_some() {
-                    // 10^2 computed as 99.99999: round to the nearest
-                    // representable tick value.
-                    let rounded = value.round();
-                    if (rounded - value).abs() < 1e-6 * value.max(1.0) {
-                        rounded
-                    } else {
-                        value
-                    }
-                } else {
-                    value
-                };
-                let t = (tick - self.low) / (self.high - self.low);
-                let pixel =
-                    (self.pixel_from + t * (self.pixel_to - self.pixel_from)).round() as i32;
-                (pixel, self.format.format(value))
-            })
+        let zero = self
+            .zero_floor
+            .then(|| (self.pixel_from.round() as i32, "0".to_string()));
+        zero.into_iter()
+            .chain(self.ticks.iter().map(|&tick| self.tick(tick)))
             .collect()
     }
+
+    fn tick(&self, tick: f64) -> (i32, String) {
+        let value = match self.log_base {
+            // 10^2 computed as 99.99999: round to the nearest representable
+            // tick value.
+            Some(base) => {
+                let value = base.powf(tick);
+                let rounded = value.round();
+                if (rounded - value).abs() < 1e-6 * value.max(1.0) {
+                    rounded
+                } else {
+                    value
+                }
+            }
+            None => tick,
+        };
+        (self.axis_pixel(tick, false), self.format.format(value))
+    }
+}
+
+/// A round value at least half a decade below `min` (> 0), for the low end
+/// of a log axis: the largest 1, 2 or 5 times a power of ten at most
+/// `min / sqrt(10)` (1 -> 0.2, 402 -> 100, 3 -> 0.5); for base 2, the
+/// largest power of two at most `min / 2^(5/3)` (the same ratio; 4 KiB -> 1 KiB).
+fn round_below(min: f64, base: f64) -> f64 {
+    let limit = min / 10f64.sqrt();
+    if base == 2.0 {
+        return 2f64.powf(limit.log2().floor());
+    }
+    let power = 10f64.powf(limit.log10().floor());
+    [5.0, 2.0, 1.0]
+        .into_iter()
+        .map(|factor| factor * power)
+        .find(|value| *value <= limit * (1.0 + 1e-9))
+        .unwrap_or(power)
 }
 
 /// A step of 1, 2 or 5 times a power of ten (of two for bytes), at least `raw`.
@@ -477,6 +564,59 @@ mod tests {
         }
         let only_huge = Scale::tight(&[1e308], false, TickFormat::Number);
         assert!(only_huge.ticks().len() >= 2);
+    }
+
+    #[test]
+    fn a_log_axis_starts_half_a_decade_below_its_smallest_value() {
+        for (min, bottom) in [
+            (1.0, 0.2),
+            (402.0, 100.0),
+            (3.0, 0.5),
+            (10.0, 2.0),
+            (0.5, 0.1),
+        ] {
+            let scale = Scale::new(&[min, 1000.0], true, TickFormat::Number, true);
+            assert!(!scale.has_zero_floor());
+            let (low, high) = scale.range();
+            assert!((low - bottom).abs() < 1e-9, "min {min}: low {low}");
+            assert!(low <= min / 10f64.sqrt(), "min {min}: low {low}");
+            assert!((high - 1000.0).abs() < 1e-6);
+        }
+        // Sizes: powers of two, the same ratio (4 KiB -> 1 KiB).
+        let bytes = Scale::new(&[4096.0, 1048576.0], true, TickFormat::Bytes, true);
+        assert_eq!(bytes.range().0, 1024.0);
+        // A bar of 1 beside one of 1000 is more than a tenth of the axis high.
+        let mut scale = Scale::new(&[1.0, 1000.0], true, TickFormat::Number, true);
+        scale.place(400, 0);
+        assert_eq!(scale.base_pixel(), 400);
+        assert!(400 - scale.pixel(1.0) > 40, "{}", scale.pixel(1.0));
+        assert_eq!(scale.pixel(1000.0), 0);
+    }
+
+    #[test]
+    fn zeros_on_a_log_axis_get_a_zero_of_their_own() {
+        let mut scale = Scale::new(&[0.0, 1.0, 1000.0], true, TickFormat::Number, true);
+        scale.place(400, 0);
+        assert!(scale.has_zero_floor());
+        assert!(scale.can_show(0.0) && scale.can_show(1.0) && !scale.can_show(-1.0));
+        // Zero at the foot, the powers from ZERO_GAP above it, 1 above those.
+        assert_eq!(scale.pixel(0.0), 400);
+        assert_eq!(scale.base_pixel(), 400);
+        assert_eq!(scale.zero_break(), Some((400, 400 - ZERO_GAP as i32)));
+        let one = scale.pixel(1.0);
+        assert!(one < 400 - ZERO_GAP as i32 - 30, "1 drawn at {one}");
+        assert_eq!(scale.pixel(1000.0), 0);
+        let ticks = scale.ticks();
+        assert_eq!(ticks[0], (400, "0".to_string()));
+        let labels: Vec<&str> = ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(labels, ["0", "1", "10", "100", "1000"]);
+        assert!(ticks[1].0 == one && ticks[4].0 == 0, "{ticks:?}");
+        // Only zeros: still an axis, with its zero.
+        let zeros = Scale::new(&[0.0, 0.0], true, TickFormat::Number, true);
+        assert!(zeros.has_zero_floor() && zeros.ticks().len() >= 2);
+        // A linear axis needs no floor of its own.
+        let linear = Scale::new(&[0.0, 1.0], false, TickFormat::Number, true);
+        assert!(!linear.has_zero_floor() && linear.zero_break().is_none());
     }
 
     #[test]
