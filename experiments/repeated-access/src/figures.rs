@@ -12,6 +12,7 @@ use crate::judge::{EVICTED_CACHED_FRACTION, EVICTED_PASSES_FRACTION};
 use crate::methods::Method;
 use crate::plan::{Plan, Scenario};
 use crate::rows::{Passes, Rows, evicted_before, gbps};
+use crate::tables::TimeSplit;
 
 fn filter(size: u64, pairs: &[(&str, Value)]) -> serde_json::Map<String, Value> {
     let mut map = serde_json::Map::new();
@@ -80,7 +81,10 @@ pub(crate) fn figures(
             ],
         );
         f.reference_lines = references;
-        f.how_to_read = "Each line is a read-family method at each block size (median over the warm passes after the first, whisker p5-p95). The horizontal lines are measured in the same run: the same summing loop over an anonymous buffer (the memory bandwidth, the ceiling) and the mmap methods, which take no block size. The gap between a line and mmap-reused is what the method's system calls and copies cost.".into();
+        f.how_to_read = "Each line is a read-family method at each block size (median over the warm passes after the first, whisker p5-p95). The horizontal lines are measured in the same run: the same summing loop over an anonymous buffer (the memory bandwidth, the ceiling) and the mmap methods, which take no block size. The gap between a line and mmap-reused is what the method's system calls, its copy and the kernel's work per byte cost.".into();
+        if TimeSplit::of(table, size, plan.headline_block_bytes).is_some() {
+            f.how_to_read.push_str(" How that gap divides between the calls, the copy and the kernel's work per byte is computed in extra.time_split.");
+        }
         f.claims = vec!["S14".into(), "S5".into()];
         out.push(f);
 

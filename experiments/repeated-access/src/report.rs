@@ -56,6 +56,18 @@ pub(crate) fn fill(
         Value::Array(tables::series_table(&rows, plan, &size_list)),
     );
     result.extra.insert(
+        "time_split".into(),
+        Value::Array(
+            size_list
+                .iter()
+                .filter_map(|size| {
+                    tables::TimeSplit::of(&rows, *size, plan.headline_block_bytes)
+                        .map(|split| split.row(*size))
+                })
+                .collect(),
+        ),
+    );
+    result.extra.insert(
         "sizes".into(),
         Value::Array(tables::sizes_table(&rows, sizes)),
     );

@@ -32,6 +32,9 @@ pub struct Pass {
     pub n_syscalls: Option<f64>,
     pub n_faults: f64,
     pub n_major_faults: f64,
+    /// ceil(s/b) + 1 for the read() and pread() methods, `None` otherwise.
+    #[serde(default)]
+    pub expected_read_calls: Option<f64>,
     #[serde(default)]
     pub io_read_bytes: Option<f64>,
     /// mincore before the pass; `None` for the memory ceiling.
@@ -412,6 +415,7 @@ mod tests {
             n_syscalls: None,
             n_faults: 0.0,
             n_major_faults: 0.0,
+            expected_read_calls: None,
             io_read_bytes: None,
             resident_pages_before: None,
             file_pages: 256.0,

@@ -12,6 +12,7 @@ use crate::methods::{Family, Method, expected_read_calls};
 use crate::plan::{Plan, Scenario};
 use crate::rows::{Pass, Passes, Rows, faults, gbps, millis, on_cpu_gbps, syscalls};
 use crate::runner::{PassRecord, SizeInfo, series_name};
+use crate::text::thousands;
 
 /// Median steady-state (passes 2..) bandwidth of the memory ceiling per
 /// file size, from the records (the samples' `fraction_of_ceiling` needs it
@@ -232,4 +233,208 @@ pub(crate) fn sizes_table(table: &Rows, sizes: &[SizeInfo]) -> Vec<Value> {
             })
         })
         .collect()
+}
+
+/// Where read()'s time goes, from the warm passes after the first (medians):
+/// the cost of one call beyond its bytes, estimated from `read 4k` against
+/// `read 1m` (the same bytes in 65,537 against 257 calls on a 256 MiB file,
+/// assuming the work per byte is the same at both sizes), and the gap
+/// between `read` at the headline block size and `mmap-reused` split into
+/// the copy in user space (`mmap-copy` at that size, which makes no system
+/// calls, less `mmap-reused`), the calls (per-call cost times calls per
+/// pass) and what is left: the kernel's work per byte inside read()
+/// (copy_to_user, page-cache lookups). `None` when a series is missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeSplit {
+    pub small_block: u64,
+    pub large_block: u64,
+    pub headline_block: u64,
+    pub small_ms: f64,
+    pub large_ms: f64,
+    pub small_calls: f64,
+    pub large_calls: f64,
+    /// (small_ms - large_ms) / (small_calls - large_calls), in microseconds.
+    pub per_call_us: f64,
+    pub read_ms: f64,
+    pub read_calls: f64,
+    pub copy_ms: f64,
+    pub mmap_ms: f64,
+}
+
+impl TimeSplit {
+    pub const SMALL_BLOCK: u64 = 4 << 10;
+    pub const LARGE_BLOCK: u64 = 1 << 20;
+
+    pub fn of(table: &Rows, size: u64, headline_block: u64) -> Option<TimeSplit> {
+        let later = |method, block| {
+            table.median(size, Scenario::Warm, method, block, Passes::Later, millis)
+        };
+        let calls = |block| {
+            table.median(
+                size,
+                Scenario::Warm,
+                Method::Read,
+                block,
+                Passes::Later,
+                |p| p.expected_read_calls,
+            )
+        };
+        let (small, large) = (TimeSplit::SMALL_BLOCK, TimeSplit::LARGE_BLOCK);
+        let small_ms = later(Method::Read, small)?;
+        let large_ms = later(Method::Read, large)?;
+        let small_calls = calls(small)?;
+        let large_calls = calls(large)?;
+        (small_calls > large_calls).then_some(())?;
+        Some(TimeSplit {
+            small_block: small,
+            large_block: large,
+            headline_block,
+            small_ms,
+            large_ms,
+            small_calls,
+            large_calls,
+            per_call_us: 1e3 * (small_ms - large_ms) / (small_calls - large_calls),
+            read_ms: later(Method::Read, headline_block)?,
+            read_calls: calls(headline_block)?,
+            copy_ms: later(Method::MmapCopy, headline_block)?,
+            mmap_ms: later(Method::MmapReused, 0)?,
+        })
+    }
+
+    /// The system calls' share of a read() pass at the headline block
+    /// size, in ms.
+    pub fn calls_ms(&self) -> f64 {
+        self.per_call_us * self.read_calls / 1e3
+    }
+
+    /// read() at the headline block size less mmap-copy at the same size:
+    /// what read() adds to a copy made in user space.
+    pub fn read_over_copy_ms(&self) -> f64 {
+        self.read_ms - self.copy_ms
+    }
+
+    /// What is left of that once the calls are taken out: the kernel's
+    /// work per byte (copy_to_user, page-cache lookups).
+    pub fn in_kernel_per_byte_ms(&self) -> f64 {
+        self.read_over_copy_ms() - self.calls_ms()
+    }
+
+    /// The calls' share of a `read 4k` pass.
+    pub fn small_block_calls_fraction(&self) -> f64 {
+        self.per_call_us * self.small_calls / 1e3 / self.small_ms
+    }
+
+    /// The split in one paragraph, with the run's numbers.
+    pub fn sentence(&self) -> String {
+        let (s, l, h) = (
+            format_size_short(self.small_block),
+            format_size_short(self.large_block),
+            format_size_short(self.headline_block),
+        );
+        format!(
+            "One read() call costs about {:.2} us beyond its bytes here: read {s} took {:.1} ms per pass in {} calls, read {l} {:.1} ms in {} (the difference over the difference in calls, assuming the same work per byte at both sizes). At {s} the calls are then {:.1} ms of the {:.1} ms pass ({:.0}%): the rest of a small-block pass is work per byte, as at larger blocks. Of the {:.1} ms between read {h} ({:.1} ms) and mmap-reused ({:.1} ms), the copy into a user buffer (mmap-copy {h}, no system calls, {:.1} ms) accounts for {:.1} ms; of the {:.1} ms read {h} takes beyond mmap-copy {h}, its {} calls account for about {:.1} ms, and the other {:.1} ms is the kernel's work per byte inside read() (copy_to_user, page-cache lookups).",
+            self.per_call_us,
+            self.small_ms,
+            thousands(self.small_calls.round() as u64),
+            self.large_ms,
+            thousands(self.large_calls.round() as u64),
+            self.per_call_us * self.small_calls / 1e3,
+            self.small_ms,
+            100.0 * self.small_block_calls_fraction(),
+            self.read_ms - self.mmap_ms,
+            self.read_ms,
+            self.mmap_ms,
+            self.copy_ms,
+            self.copy_ms - self.mmap_ms,
+            self.read_over_copy_ms(),
+            thousands(self.read_calls.round() as u64),
+            self.calls_ms(),
+            self.in_kernel_per_byte_ms(),
+        )
+    }
+
+    pub fn row(&self, size: u64) -> Value {
+        json!({
+            "file_size_bytes": size,
+            "small_block_bytes": self.small_block,
+            "large_block_bytes": self.large_block,
+            "headline_block_bytes": self.headline_block,
+            "small_block_ms": self.small_ms,
+            "large_block_ms": self.large_ms,
+            "small_block_calls": self.small_calls,
+            "large_block_calls": self.large_calls,
+            "per_call_us": self.per_call_us,
+            "small_block_calls_fraction": self.small_block_calls_fraction(),
+            "read_ms": self.read_ms,
+            "read_calls": self.read_calls,
+            "mmap_copy_ms": self.copy_ms,
+            "mmap_reused_ms": self.mmap_ms,
+            "copy_in_user_space_ms": self.copy_ms - self.mmap_ms,
+            "read_over_mmap_copy_ms": self.read_over_copy_ms(),
+            "calls_ms": self.calls_ms(),
+            "in_kernel_per_byte_ms": self.in_kernel_per_byte_ms(),
+            "text": self.sentence(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(method: &str, block: Option<u64>, index: usize, ms: f64) -> Pass {
+        Pass {
+            file_size_bytes: 256 << 20,
+            scenario: "warm".into(),
+            method: method.into(),
+            block_size_bytes: block,
+            repetition: 0,
+            pass_index: index,
+            gb_per_s: (256u64 << 20) as f64 / (ms * 1e6),
+            elapsed_ms: ms,
+            on_cpu_gb_per_s: None,
+            n_syscalls: None,
+            n_faults: 0.0,
+            n_major_faults: 0.0,
+            expected_read_calls: block.map(|b| expected_read_calls(256 << 20, b) as f64),
+            io_read_bytes: None,
+            resident_pages_before: None,
+            file_pages: 65_536.0,
+        }
+    }
+
+    #[test]
+    fn the_time_split_takes_the_calls_from_4k_against_1m_and_leaves_the_rest_to_work_per_byte() {
+        let mut all = Vec::new();
+        for index in 1..=3 {
+            all.push(pass("read", Some(4 << 10), index, 45.7));
+            all.push(pass("read", Some(64 << 10), index, 34.3));
+            all.push(pass("read", Some(1 << 20), index, 35.5));
+            all.push(pass("mmap-copy", Some(64 << 10), index, 27.1));
+            all.push(pass("mmap-reused", None, index, 15.5));
+        }
+        let rows = Rows { all };
+        let split = TimeSplit::of(&rows, 256 << 20, 64 << 10).expect("every series ran");
+        // (45.7 - 35.5) ms over 65,537 - 257 calls.
+        assert!((split.per_call_us - 10.2e3 / 65_280.0).abs() < 1e-9);
+        assert!((split.calls_ms() - 4_097.0 * 10.2 / 65_280.0).abs() < 1e-9);
+        assert!((split.read_over_copy_ms() - 7.2).abs() < 1e-9);
+        assert!((split.in_kernel_per_byte_ms() - (7.2 - split.calls_ms())).abs() < 1e-9);
+        let text = split.sentence();
+        assert!(text.contains("about 0.16 us"), "{text}");
+        assert!(
+            text.contains("its 4,097 calls account for about 0.6 ms"),
+            "{text}"
+        );
+        assert!(text.contains("the other 6.6 ms"), "{text}");
+        // Without read 1m there is no estimate.
+        let rows = Rows {
+            all: rows
+                .all
+                .into_iter()
+                .filter(|p| p.block_size_bytes != Some(1 << 20))
+                .collect(),
+        };
+        assert_eq!(TimeSplit::of(&rows, 256 << 20, 64 << 10), None);
+    }
 }

@@ -505,3 +505,42 @@ fn a_file_without_samples_or_params_is_not_measured() {
         assert_has(&claim, "sample 3 cannot be read");
     }
 }
+
+/// S14's evict-every-pass speeds are the medians of passes 2 and later, as
+/// in the series table and the figures (one definition everywhere).
+#[test]
+fn s14_quotes_the_evict_every_pass_scenario_over_its_later_passes() {
+    let result = reference();
+    let later = |series: &str| {
+        let v: Vec<f64> = result
+            .samples
+            .iter()
+            .filter(|s| {
+                s["scenario"] == "evict-every-pass"
+                    && s["series"] == series
+                    && s["pass_index"].as_u64().unwrap() > 1
+            })
+            .map(|s| s["gb_per_s"].as_f64().unwrap())
+            .collect();
+        mmlab_core::stats::median(&v).unwrap()
+    };
+    let (m, r) = (later("mmap-reused"), later("read 64k"));
+    let [_, _, s14] = judged(&result);
+    assert_has(
+        &s14,
+        &format!(
+            "mmap-reused ran at {m:.1} GB/s and read() 64k at {r:.1} GB/s ({:.2}x, passes 2 and later",
+            m / r
+        ),
+    );
+    let table = result.extra["series_table"].as_array().unwrap();
+    let row = |series: &str| {
+        table
+            .iter()
+            .find(|row| row["scenario"] == "evict-every-pass" && row["series"] == series)
+            .unwrap()["steady_state_gb_per_s"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!((row("mmap-reused") - m).abs() < 1e-9 && (row("read 64k") - r).abs() < 1e-9);
+}
