@@ -38,6 +38,16 @@ pub struct Plan {
     pub huge_pages_obtainable: u64,
     pub huge_pool_text: String,
     pub mmap_min_addr: usize,
+    /// `std::env::consts::ARCH`.
+    pub arch: &'static str,
+    /// The fingerprint's `protection_keys` (x86 pku+ospke, arm64 poe);
+    /// `None` when unknown.
+    pub protection_keys: Option<bool>,
+    /// The fingerprint's `data_dir_fs` (`ext4`, `tmpfs`, ...).
+    pub data_dir_fs: String,
+    /// Whether a file in the data folder is on DAX storage (statx), `None`
+    /// when the kernel does not say.
+    pub data_dir_dax: Option<bool>,
 }
 
 impl Plan {
@@ -138,6 +148,116 @@ fn zero_and_path(setup: &Setup, env: &CaseEnv) -> Result<Value, Failure> {
     ))
 }
 
+/// What a PROT_EXEC-only page is on this machine, by the CPU condition
+/// the run's fingerprint records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecOnly {
+    /// x86_64 with protection keys (pku+ospke): the kernel gives a
+    /// PROT_EXEC-only mapping its execute-only key, so reads and writes
+    /// fault with SEGV_PKUERR.
+    ProtectionKeys,
+    /// x86_64 without protection keys: the page tables have no read bit,
+    /// so the page is readable (and not writable).
+    Readable,
+    /// Another architecture, or the CPU flags could not be read: the strict
+    /// reading, with the man page's "depends on processor architecture".
+    Unknown,
+}
+
+impl ExecOnly {
+    pub fn of(plan: &Plan) -> ExecOnly {
+        match (plan.arch, plan.protection_keys) {
+            ("x86_64", Some(true)) => ExecOnly::ProtectionKeys,
+            ("x86_64", Some(false)) => ExecOnly::Readable,
+            _ => ExecOnly::Unknown,
+        }
+    }
+
+    /// The condition as a case's setup names it.
+    pub fn condition(self, plan: &Plan) -> String {
+        match self {
+            ExecOnly::ProtectionKeys => "CPU protection keys (pku+ospke in /proc/cpuinfo): present, so a PROT_EXEC-only mapping is execute-only".to_string(),
+            ExecOnly::Readable => "CPU protection keys (pku+ospke in /proc/cpuinfo): absent, so on x86_64 a PROT_EXEC-only page is readable".to_string(),
+            ExecOnly::Unknown => format!(
+                "what a PROT_EXEC-only page allows depends on the CPU ({}, protection keys {})",
+                plan.arch,
+                match plan.protection_keys {
+                    Some(true) => "present",
+                    Some(false) => "absent",
+                    None => "unknown",
+                }
+            ),
+        }
+    }
+
+    /// The expectation for a data access to a PROT_EXEC-only page holding
+    /// `byte` at the probed offset, its source, and the sentence that allows
+    /// another outcome (only where the CPU condition is unknown).
+    pub fn expect(self, write: bool, byte: u8) -> (Expected, &'static str, Option<&'static str>) {
+        match (self, write) {
+            (ExecOnly::ProtectionKeys, _) => (
+                Expected::Signal("SIGSEGV", Some("SEGV_PKUERR")),
+                docs::EXEC_ONLY_PKEYS,
+                None,
+            ),
+            (ExecOnly::Readable, false) => (
+                Expected::Ok(Some(format!("read {}", hex(byte)))),
+                docs::EXEC_READABLE_WITHOUT_PKEYS,
+                None,
+            ),
+            (ExecOnly::Unknown, false) => (
+                Expected::Signal("SIGSEGV", Some("SEGV_ACCERR")),
+                docs::PROT_VIOLATION,
+                Some(docs::EXEC_VS_READ),
+            ),
+            (_, true) => (
+                Expected::Signal("SIGSEGV", Some("SEGV_ACCERR")),
+                docs::WRITE_WITHOUT_PROT_WRITE,
+                None,
+            ),
+        }
+    }
+}
+
+/// What MAP_SYNC may do on a file of some filesystem: the man page
+/// separates DAX files (supported) from all others (EOPNOTSUPP).
+#[derive(Debug, Clone)]
+pub struct SyncStorage {
+    /// `ext4, not DAX`.
+    pub what: String,
+    /// The condition, as the setup names it.
+    pub condition: String,
+    /// `on ext4`: where a mismatch holds.
+    pub scope: String,
+    /// MAP_SHARED_VALIDATE|MAP_SYNC: the expectation and its source.
+    pub validate_sync: (Expected, &'static str),
+}
+
+impl SyncStorage {
+    pub fn of(fs: &str, dax: Option<bool>, read_value: &str) -> SyncStorage {
+        let dax_text = match dax {
+            Some(true) => "on DAX storage",
+            Some(false) => "not DAX",
+            None => "DAX unknown: statx did not say, taken as not DAX",
+        };
+        SyncStorage {
+            what: format!("{fs}, {dax_text}"),
+            condition: format!(
+                "the filesystem of the mapped file: {fs}, {dax_text} (statx STATX_ATTR_DAX); MAP_SYNC is for DAX files only"
+            ),
+            scope: format!("on {fs}"),
+            validate_sync: if dax == Some(true) {
+                (
+                    Expected::Ok(Some(read_value.to_string())),
+                    docs::MAP_SYNC_DAX,
+                )
+            } else {
+                (Expected::Errno("EOPNOTSUPP"), docs::MAP_SYNC_NON_DAX)
+            },
+        }
+    }
+}
+
 /// Every case, in table order.
 pub fn all(plan: &Plan) -> Vec<Case> {
     let mut cases = Vec::new();
@@ -178,11 +298,20 @@ fn prot_access(plan: &Plan) -> Vec<Case> {
                 (Expected::Signal("SIGSEGV", Some("SEGV_ACCERR")), sentence)
             }
         };
+        let exec_only = (prot == PROT_EXEC).then(|| ExecOnly::of(plan));
+        let byte = plan.contents[PROBE_OFFSET];
         // Read.
-        let (expected, source) = if prot & PROT_READ != 0 {
-            (Expected::Ok(Some(file_value.clone())), docs::PROT_READ)
+        let (expected, source, exec_variation) = if prot & PROT_READ != 0 {
+            (
+                Expected::Ok(Some(file_value.clone())),
+                docs::PROT_READ,
+                None,
+            )
+        } else if let Some(exec_only) = exec_only {
+            exec_only.expect(false, byte)
         } else {
-            denied(docs::PROT_VIOLATION)
+            let (expected, source) = denied(docs::PROT_VIOLATION);
+            (expected, source, None)
         };
         let mut case = Case::new(
             format!("prot-{short}-read"),
@@ -197,12 +326,22 @@ fn prot_access(plan: &Plan) -> Vec<Case> {
                 Ok(read_text(&mapping, PROBE_OFFSET))
             },
         );
-        if prot & PROT_READ == 0 && prot != PROT_NONE {
-            case = case.variation(if prot & PROT_WRITE != 0 {
-                docs::WRITE_IMPLIES_READ
-            } else {
-                docs::EXEC_VS_READ
-            });
+        if prot & PROT_WRITE != 0 && prot & PROT_READ == 0 {
+            case = case.variation(docs::WRITE_IMPLIES_READ).depends(format!(
+                "the CPU's page tables ({}): {}",
+                plan.arch,
+                if plan.arch == "x86_64" {
+                    "x86 page-table entries have no read bit, so a writable page is readable"
+                } else {
+                    "whether a writable page is readable is the architecture's choice"
+                }
+            ));
+        }
+        if let Some(sentence) = exec_variation {
+            case = case.variation(sentence);
+        }
+        if let Some(exec_only) = exec_only {
+            case = case.depends(exec_only.condition(plan));
         }
         cases.push(case.label("prot", prot_name(prot)).label("access", "read"));
 
@@ -212,27 +351,30 @@ fn prot_access(plan: &Plan) -> Vec<Case> {
                 Expected::Ok(Some(format!("wrote {}", hex(WRITTEN)))),
                 docs::PROT_WRITE,
             )
+        } else if let Some(exec_only) = exec_only {
+            let (expected, source, _) = exec_only.expect(true, byte);
+            (expected, source)
         } else {
             denied(docs::WRITE_WITHOUT_PROT_WRITE)
         };
-        cases.push(
-            Case::new(
-                format!("prot-{short}-write"),
-                PROT_ACCESS,
-                setup.clone(),
-                format!("write {} at +{PROBE_OFFSET}", hex(WRITTEN)),
-                expected,
-                source,
-                &["S8"],
-                |setup, env| {
-                    let (mapping, _fd) = setup.map(env)?;
-                    mapping.write(PROBE_OFFSET, WRITTEN);
-                    Ok(format!("wrote {}", hex(WRITTEN)))
-                },
-            )
-            .label("prot", prot_name(prot))
-            .label("access", "write"),
+        let mut case = Case::new(
+            format!("prot-{short}-write"),
+            PROT_ACCESS,
+            setup.clone(),
+            format!("write {} at +{PROBE_OFFSET}", hex(WRITTEN)),
+            expected,
+            source,
+            &["S8"],
+            |setup, env| {
+                let (mapping, _fd) = setup.map(env)?;
+                mapping.write(PROBE_OFFSET, WRITTEN);
+                Ok(format!("wrote {}", hex(WRITTEN)))
+            },
         );
+        if let Some(exec_only) = exec_only {
+            case = case.depends(exec_only.condition(plan));
+        }
+        cases.push(case.label("prot", prot_name(prot)).label("access", "write"));
 
         // Execute.
         let (expected, source) = if prot & PROT_EXEC != 0 {
@@ -683,6 +825,7 @@ fn flags(plan: &Plan) -> Vec<Case> {
         )
     };
     let n_populate = 16;
+    let storage = SyncStorage::of(&plan.data_dir_fs, plan.data_dir_dax, &read_original);
     vec![
         Case::new(
             "flags-no-type",
@@ -749,22 +892,26 @@ fn flags(plan: &Plan) -> Vec<Case> {
             "flags-validate-sync",
             FLAGS,
             ro(PROT_READ, raw::MAP_SHARED_VALIDATE | raw::MAP_SYNC),
-            "map a file that is not on DAX storage",
-            Expected::Errno("EOPNOTSUPP"),
-            docs::MAP_SYNC_NON_DAX,
+            format!("map the data file ({}), read the byte at +64", storage.what),
+            storage.validate_sync.0.clone(),
+            storage.validate_sync.1,
             &[],
             map_read,
-        ),
+        )
+        .depends(storage.condition.clone())
+        .scope(storage.scope.clone()),
         Case::new(
             "flags-shared-sync",
             FLAGS,
             ro(PROT_READ, MAP_SHARED | raw::MAP_SYNC),
-            "map a file that is not on DAX storage, read the byte at +64",
+            format!("map the data file ({}), read the byte at +64", storage.what),
             Expected::Ok(Some(read_original.clone())),
             docs::MAP_SYNC_SHARED_IGNORES,
             &[],
             map_read,
-        ),
+        )
+        .depends(storage.condition.clone())
+        .scope(storage.scope.clone()),
         Case::new(
             "flags-map-file-given",
             FLAGS,
@@ -1583,4 +1730,78 @@ fn backing(plan: &Plan) -> Vec<Case> {
             },
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(arch: &'static str, keys: Option<bool>, fs: &str, dax: Option<bool>) -> Plan {
+        let page = 4096;
+        Plan {
+            page,
+            contents: Plan::contents_for(page),
+            huge_page_bytes: 2 << 20,
+            huge_pages_obtainable: 0,
+            huge_pool_text: String::new(),
+            mmap_min_addr: 65536,
+            arch,
+            protection_keys: keys,
+            data_dir_fs: fs.to_string(),
+            data_dir_dax: dax,
+        }
+    }
+
+    fn case<'a>(cases: &'a [Case], id: &str) -> &'a Case {
+        cases.iter().find(|c| c.id == id).expect(id)
+    }
+
+    #[test]
+    fn exec_only_expectations_follow_the_protection_keys() {
+        let byte = hex(plan("x86_64", None, "ext4", None).contents[PROBE_OFFSET]);
+        let with = all(&plan("x86_64", Some(true), "ext4", None));
+        for id in ["prot-x-read", "prot-x-write"] {
+            let c = case(&with, id);
+            assert_eq!(
+                c.expected,
+                Expected::Signal("SIGSEGV", Some("SEGV_PKUERR")),
+                "{id}"
+            );
+            assert_eq!(c.source, docs::EXEC_ONLY_PKEYS);
+            assert!(c.documented_variation.is_none());
+            assert!(c.setup_text(100).contains("protection keys"), "{id}");
+        }
+        let without = all(&plan("x86_64", Some(false), "ext4", None));
+        assert_eq!(
+            case(&without, "prot-x-read").expected,
+            Expected::Ok(Some(format!("read {byte}")))
+        );
+        assert_eq!(
+            case(&without, "prot-x-write").expected,
+            Expected::Signal("SIGSEGV", Some("SEGV_ACCERR"))
+        );
+        let other = all(&plan("riscv64", None, "ext4", None));
+        let c = case(&other, "prot-x-read");
+        assert_eq!(c.expected, Expected::Signal("SIGSEGV", Some("SEGV_ACCERR")));
+        assert_eq!(c.documented_variation, Some(docs::EXEC_VS_READ));
+        // Cases that do not touch an exec-only page name no CPU condition.
+        assert!(case(&with, "prot-r-read").depends_on.is_empty());
+    }
+
+    #[test]
+    fn map_sync_expectations_name_the_filesystem() {
+        let ext4 = all(&plan("x86_64", Some(true), "ext4", Some(false)));
+        let c = case(&ext4, "flags-validate-sync");
+        assert_eq!(c.expected, Expected::Errno("EOPNOTSUPP"));
+        assert!(c.setup_text(100).contains("ext4"));
+        assert_eq!(c.scope.as_deref(), Some("on ext4"));
+        let shared = case(&ext4, "flags-shared-sync");
+        assert!(matches!(shared.expected, Expected::Ok(_)));
+        assert_eq!(shared.scope.as_deref(), Some("on ext4"));
+        let dax = all(&plan("x86_64", Some(true), "xfs", Some(true)));
+        assert!(matches!(
+            case(&dax, "flags-validate-sync").expected,
+            Expected::Ok(_)
+        ));
+    }
 }

@@ -13,6 +13,8 @@ pub const WRITE_WITHOUT_PROT_WRITE: &str = "mmap(2): \"SIGSEGV Attempted write i
 pub const WRITE_IMPLIES_READ: &str =
     "mmap(2) NOTES: \"On some hardware architectures (e.g., i386), PROT_WRITE implies PROT_READ.\"";
 pub const EXEC_VS_READ: &str = "mprotect(2) NOTES: \"Whether PROT_EXEC has any effect different from PROT_READ depends on processor architecture, kernel version, and process state.\"";
+pub const EXEC_ONLY_PKEYS: &str = "Linux commit 62b5f7d013fc (4.6, \"mm/core, x86/mm/pkeys: Add execute-only protection keys support\"): \"If a user calls: mmap(..., PROT_EXEC); or mprotect(ptr, sz, PROT_EXEC); (note PROT_EXEC-only without PROT_READ/WRITE), the kernel will notice this, and set a special protection key on the memory. It also sets the appropriate bits in the Protection Keys User Rights (PKRU) register so that the memory becomes unreadable and unwritable.\"; pkeys(7): protection keys \"always act to further restrict these traditional permission mechanisms\" and \"If a process performs an access that violates pkey restrictions, it receives a SIGSEGV signal.\"; sigaction(2): \"SEGV_PKUERR (since Linux 4.6) Access was denied by memory protection keys.\"";
+pub const EXEC_READABLE_WITHOUT_PKEYS: &str = "mprotect(2) NOTES: \"Whether PROT_EXEC has any effect different from PROT_READ depends on processor architecture, kernel version, and process state.\"; on x86_64 it has none without protection keys: Linux commit 62b5f7d013fc: \"Any PROT_EXEC calls get converted to PROT_READ inside the kernel\" (x86 page-table entries have no read-permission bit: a present user page is readable)";
 pub const READ_IMPLIES_EXEC: &str =
     "mmap(2) NOTES: \"It is architecture dependent whether PROT_READ implies PROT_EXEC or not.\"";
 pub const POSIX_MAY_PERMIT: &str = "mprotect(2) NOTES: \"POSIX.1 says that an implementation may permit access other than that specified in prot, but at a minimum can allow write access only if PROT_WRITE has been set, and must not allow any access if PROT_NONE has been set.\"";
@@ -44,6 +46,7 @@ pub const SHARED_IGNORES_UNKNOWN: &str = "mmap(2): \"MAP_SHARED_VALIDATE ... pro
 pub const VALIDATE_SAME: &str =
     "mmap(2): \"MAP_SHARED_VALIDATE ... This flag provides the same behavior as MAP_SHARED\"";
 pub const MAP_SYNC_NON_DAX: &str = "mmap(2): \"MAP_SYNC ... This flag is supported only for files supporting DAX (direct mapping of persistent memory). For other files, creating a mapping with this flag results in an EOPNOTSUPP error.\"";
+pub const MAP_SYNC_DAX: &str = "mmap(2): \"MAP_SYNC ... This flag is available only with the MAP_SHARED_VALIDATE mapping type\" and \"This flag is supported only for files supporting DAX (direct mapping of persistent memory).\"";
 pub const MAP_SYNC_SHARED_IGNORES: &str = "mmap(2): \"MAP_SYNC ... This flag is available only with the MAP_SHARED_VALIDATE mapping type; mappings of type MAP_SHARED will silently ignore this flag.\"";
 pub const MAP_FILE: &str = "mmap(2): \"MAP_FILE Compatibility flag. Ignored.\"";
 pub const ANONYMOUS_ZERO: &str = "mmap(2): \"MAP_ANONYMOUS The mapping is not backed by any file; its contents are initialized to zero.\"; proc(5): \"If the pathname field is blank, this is an anonymous mapping as obtained via mmap(2).\"";

@@ -3,11 +3,18 @@
 //! any stored run.
 //!
 //! The rules, as each claim's `rule` field states them:
-//! - S1, S2, S7, S8, S10, S12: among the cases that name the claim and ran,
+//! - S1, S2, S7, S12 (and S8, S10 below): among the cases that name the claim and ran,
 //!   `holds` when every one matched the documentation; `refuted` when a core
 //!   case contradicts it with no documented variation; `holds-with-nuance`
 //!   when the only mismatches are documented variations or corners where the
 //!   man page says less than the kernel does; `not-measured` when none ran.
+//! - S8 by that rule; its evidence names whether the CPU has protection
+//!   keys (the fingerprint), which the PROT_EXEC-only cases' expectations
+//!   follow.
+//! - S10 by that rule, but `holds` becomes `holds-with-nuance`: its cases
+//!   read the file back with pread(), from the page cache the mapping
+//!   shares, so "eventually reach the file" is seen only as far as the page
+//!   cache; reaching storage is not measured.
 //! - S11 ("MAP_FILE is the default and need not be given"): the outcomes of
 //!   the same mappings with and without MAP_FILE must be identical (else
 //!   `refuted`). With MAP_FILE = 0, as on Linux, the two are the same system
@@ -97,13 +104,54 @@ pub fn judge(result: &ResultFile) -> Vec<Claim> {
         }
     };
     let map_file = result.params.get("map_file_value").and_then(|v| v.as_u64());
+    let keys = result.env.protection_keys.value().copied();
     CLAIMS
         .iter()
         .map(|claim| match *claim {
+            "S8" => s8(&rows, keys),
+            "S10" => s10(&rows),
             "S11" => s11(&rows, map_file),
             _ => verdict(claim, &rows),
         })
         .collect()
+}
+
+/// S8 by the general rule; the evidence names the CPU condition the
+/// PROT_EXEC-only cases' expectations followed (the fingerprint's
+/// `protection_keys`).
+pub fn s8(rows: &[CaseRow], protection_keys: Option<bool>) -> Claim {
+    let mut claim = verdict("S8", rows);
+    claim.evidence.push_str(match protection_keys {
+        Some(true) => "; this CPU has protection keys (pku+ospke), so PROT_EXEC-only pages are execute-only and the expectation for reading or writing them is SIGSEGV/SEGV_PKUERR",
+        Some(false) => "; this CPU has no protection keys, so a PROT_EXEC-only page is expected readable on x86_64",
+        None => "; whether this CPU has protection keys is not recorded, so the PROT_EXEC-only cases take the strict reading",
+    });
+    claim
+}
+
+const S10_RULE: &str = "among the cases naming S10 that ran: refuted when a core case contradicts the documentation with no documented variation, not-measured when none ran; otherwise holds-with-nuance at most, because the cases read the file back with pread(), which reads the page cache the mapping shares: they show other processes and read() seeing the write, not the bytes reaching storage, and cannot tell msync from no msync (reaching storage not measured); holds needs a measurement of storage, which this experiment does not make";
+
+/// S10: "changes are visible to other processes and eventually reach the
+/// file". The visibility part is measured; reaching storage is not.
+pub fn s10(rows: &[CaseRow]) -> Claim {
+    let general = verdict("S10", rows);
+    let thresholds = [
+        ("core_contradictions_allowed", json!(0)),
+        ("storage_measured", json!(false)),
+    ];
+    let storage = "reaching storage not measured: the cases read the file back with pread(), which reads the same page-cache page the mapping writes, so they cannot tell msync from no msync and cannot fail on storage";
+    let (verdict, evidence) = match general.verdict {
+        Verdict::Holds => (
+            Verdict::HoldsWithNuance,
+            format!("{}; {storage}", general.evidence),
+        ),
+        Verdict::HoldsWithNuance => (
+            Verdict::HoldsWithNuance,
+            format!("{}; {storage}", general.evidence),
+        ),
+        other => (other, general.evidence),
+    };
+    Claim::new("S10", verdict, evidence).with_rule(S10_RULE, thresholds)
 }
 
 const RULE: &str = "among the cases naming the claim that ran: holds when all matched the documentation, refuted when a core case contradicts it with no documented variation, holds-with-nuance when the only mismatches are documented variations or man-page corners, not-measured when none ran";
@@ -337,6 +385,114 @@ mod tests {
         let claim = verdict("S8", &not_run);
         assert_eq!(claim.verdict, Verdict::NotMeasured);
         assert!(!claim.rule.is_empty() && !claim.thresholds.is_empty());
+    }
+
+    fn named(id: &str, claim: &str, expected: &str, observed: &str, matches: bool) -> CaseRow {
+        CaseRow {
+            id: id.to_string(),
+            group: crate::cases::SHARING.to_string(),
+            expected: expected.to_string(),
+            observed: observed.to_string(),
+            matches: Some(matches),
+            documented_variation: None,
+            claims: claim.to_string(),
+            core: true,
+        }
+    }
+
+    #[test]
+    fn s10_is_at_most_holds_with_nuance_while_storage_is_not_measured() {
+        let seen = "ok: parent reads 0xa5";
+        let all_match = [
+            named("shared-fork-child-writes", "S10", seen, seen, true),
+            named(
+                "shared-file-after-msync",
+                "S10",
+                "ok: file 0xa5 after msync",
+                "ok: file 0xa5 after msync",
+                true,
+            ),
+        ];
+        let claim = s10(&all_match);
+        assert_eq!(claim.verdict, Verdict::HoldsWithNuance);
+        assert!(
+            claim.evidence.contains("reaching storage not measured"),
+            "{}",
+            claim.evidence
+        );
+        assert!(
+            claim.rule.contains("reaching storage not measured"),
+            "{}",
+            claim.rule
+        );
+        assert!(claim.thresholds.contains_key("storage_measured"));
+
+        let mut corner = all_match.clone();
+        corner[1].matches = Some(false);
+        corner[1].core = false;
+        corner[1].observed = "ok: file 0x37 after msync".to_string();
+        let claim = s10(&corner);
+        assert_eq!(claim.verdict, Verdict::HoldsWithNuance);
+        assert!(
+            claim.evidence.contains("reaching storage not measured"),
+            "{}",
+            claim.evidence
+        );
+
+        let mut unseen = all_match.clone();
+        unseen[0].matches = Some(false);
+        unseen[0].observed = "ok: parent reads 0x37".to_string();
+        assert_eq!(s10(&unseen).verdict, Verdict::Refuted);
+
+        let none = [CaseRow {
+            matches: None,
+            observed: "not run: no fork".to_string(),
+            ..all_match[0].clone()
+        }];
+        assert_eq!(s10(&none).verdict, Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn s8_can_be_refuted_with_and_without_protection_keys() {
+        let segv = "signal SIGSEGV/SEGV_ACCERR";
+        let pkuerr = "signal SIGSEGV/SEGV_PKUERR";
+        let read = "ok: read 0x37";
+        // With protection keys, a PROT_EXEC-only page is execute-only: a
+        // read that succeeds contradicts the expectation.
+        let keys_ok = [
+            named("prot-r-write", "S8", segv, segv, true),
+            named("prot-x-read", "S8", pkuerr, pkuerr, true),
+            named("prot-x-write", "S8", pkuerr, pkuerr, true),
+        ];
+        let claim = s8(&keys_ok, Some(true));
+        assert_eq!(claim.verdict, Verdict::Holds);
+        assert!(
+            claim.evidence.contains("execute-only"),
+            "{}",
+            claim.evidence
+        );
+        let mut keys_bad = keys_ok.clone();
+        keys_bad[1].observed = read.to_string();
+        keys_bad[1].matches = Some(false);
+        assert_eq!(s8(&keys_bad, Some(true)).verdict, Verdict::Refuted);
+        // Without them (x86_64), the read is expected to succeed: a fault
+        // contradicts it.
+        let plain_ok = [
+            named("prot-r-write", "S8", segv, segv, true),
+            named("prot-x-read", "S8", read, read, true),
+            named("prot-x-write", "S8", segv, segv, true),
+        ];
+        let claim = s8(&plain_ok, Some(false));
+        assert_eq!(claim.verdict, Verdict::Holds);
+        assert!(
+            claim.evidence.contains("no protection keys"),
+            "{}",
+            claim.evidence
+        );
+        let mut plain_bad = plain_ok.clone();
+        plain_bad[1].observed = pkuerr.to_string();
+        plain_bad[1].matches = Some(false);
+        assert_eq!(s8(&plain_bad, Some(false)).verdict, Verdict::Refuted);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use mmlab_core::fingerprint::Fingerprint;
 use mmlab_core::probe::{Ending, ProbeOutcome, run_in_child};
 use mmlab_core::{
     Axis, DataDir, Experiment, FigureKind, FigureSpec, ResultFile, RunContext, Summary, Warning,
@@ -81,6 +82,10 @@ pub struct CaseResult {
     pub note: Option<&'static str>,
     pub claims: &'static [&'static str],
     pub core: bool,
+    /// What the expectation depends on (CPU feature, filesystem, privilege).
+    pub depends_on: Vec<String>,
+    /// Where a contradiction holds (`on ext4`), when not in general.
+    pub scope: Option<String>,
     pub labels: Vec<(&'static str, String)>,
     pub observed: Observed,
     /// `None` when the case could not run here.
@@ -129,6 +134,12 @@ impl CaseResult {
             "note": self.note,
             "claims": self.claims.join(" "),
             "core": self.core,
+            "depends_on": if self.depends_on.is_empty() {
+                Json::Null
+            } else {
+                Json::from(self.depends_on.join("; "))
+            },
+            "scope": self.scope,
             "elapsed_ns": self.elapsed_ns,
         });
         let object = row.as_object_mut().expect("a JSON object");
@@ -140,14 +151,22 @@ impl CaseResult {
 }
 
 /// The plan for this machine: page size, data file contents, huge page
-/// pool, mmap_min_addr.
-pub fn plan() -> Plan {
+/// pool, mmap_min_addr, and the conditions some expectations follow: the
+/// CPU's protection keys and the data folder's filesystem, as the run's
+/// fingerprint (`env`) records them, and whether a file in `data_dir` is
+/// on DAX storage (statx).
+pub fn plan(env: &Fingerprint, data_dir: &Path) -> Plan {
     let page = raw::page_size();
     let read_number =
         |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
     let huge_page_kib = mmlab_core::fingerprint::meminfo_kib("Hugepagesize").unwrap_or(2048);
     let huge_free = mmlab_core::fingerprint::meminfo_kib("HugePages_Free").unwrap_or(0);
     let overcommit = read_number("/proc/sys/vm/nr_overcommit_hugepages").unwrap_or(0);
+    let dax_probe = data_dir.join("dax-probe.bin");
+    let data_dir_dax = std::fs::write(&dax_probe, [0u8; 1])
+        .ok()
+        .and_then(|()| raw::is_dax(&dax_probe));
+    let _ = std::fs::remove_file(&dax_probe);
     Plan {
         page,
         contents: Plan::contents_for(page),
@@ -155,6 +174,10 @@ pub fn plan() -> Plan {
         huge_pages_obtainable: huge_free + overcommit,
         huge_pool_text: format!("HugePages_Free {huge_free}, nr_overcommit_hugepages {overcommit}"),
         mmap_min_addr: read_number("/proc/sys/vm/mmap_min_addr").unwrap_or(page as u64) as usize,
+        arch: std::env::consts::ARCH,
+        protection_keys: env.protection_keys.value().copied(),
+        data_dir_fs: env.data_dir_fs.clone(),
+        data_dir_dax,
     }
 }
 
@@ -198,7 +221,7 @@ pub fn run_case(case: &Case, plan: &Plan, file: &Path) -> anyhow::Result<CaseRes
     Ok(CaseResult {
         id: case.id.clone(),
         group: case.group,
-        setup: case.setup.describe(plan.contents.len()),
+        setup: case.setup_text(plan.contents.len()),
         action: case.action.clone(),
         expected: case.expected.clone(),
         source: case.source,
@@ -206,6 +229,8 @@ pub fn run_case(case: &Case, plan: &Plan, file: &Path) -> anyhow::Result<CaseRes
         note: case.note,
         claims: case.claims,
         core: case.core,
+        depends_on: case.depends_on.clone(),
+        scope: case.scope.clone(),
         labels: case.labels.clone(),
         observed,
         matches,
@@ -316,7 +341,8 @@ pub fn run_all(
 fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     let started = Instant::now();
     let dir = context.data_dir()?;
-    let plan = plan();
+    let mut result = context.new_result("prot-flags", dir.path());
+    let plan = plan(&result.env, dir.path());
     let cases = cases::all(&plan);
     let repetitions = context.repetitions(1, 3).max(1);
     let noexec = nix::sys::statvfs::statvfs(dir.path())
@@ -336,8 +362,24 @@ fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     context.print_param("architecture", std::env::consts::ARCH);
     context.print_param("huge page pool", &plan.huge_pool_text);
     context.print_param("vm.mmap_min_addr", plan.mmap_min_addr);
+    context.print_param(
+        "CPU protection keys",
+        match plan.protection_keys {
+            Some(true) => "present (pku+ospke): PROT_EXEC-only pages are execute-only",
+            Some(false) => "absent",
+            None => "unknown",
+        },
+    );
+    context.print_param(
+        "data folder",
+        format!(
+            "{} ({}, DAX: {})",
+            dir.path().display(),
+            plan.data_dir_fs,
+            plan.data_dir_dax.map_or("unknown", model::yes_no)
+        ),
+    );
 
-    let mut result = context.new_result("prot-flags", dir.path());
     result.param("repetitions", repetitions as u64);
     result.param("n_cases", cases.len() as u64);
     result.param("page_size_bytes", plan.page as u64);
@@ -361,6 +403,10 @@ fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     result.param("huge_pages_obtainable", plan.huge_pages_obtainable);
     result.param("mmap_min_addr_bytes", plan.mmap_min_addr as u64);
     result.param("data_dir_noexec", noexec);
+    result.param(
+        "data_dir_dax",
+        plan.data_dir_dax.map_or(Json::Null, Json::Bool),
+    );
     result.param("case_timeout_ms", CASE_TIMEOUT.as_millis() as u64);
 
     let mut runs = Vec::with_capacity(repetitions);
@@ -411,7 +457,10 @@ fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
             (None, false) => {
                 "a corner where the man page's wording and the kernel part ways".into()
             }
-            (None, true) => "this contradicts the documentation".into(),
+            (None, true) => match &r.scope {
+                Some(scope) => format!("this contradicts the documentation {scope}"),
+                None => "this contradicts the documentation".into(),
+            },
         };
         result.warnings.push(Warning::new(
             "mismatch",
@@ -622,10 +671,10 @@ fn print_table(table: &[CaseResult]) {
         if mismatches.is_empty() { "" } else { ":" }
     );
     for r in mismatches {
-        let why = if r.documented_variation.is_some() {
-            " (the man page allows it)"
-        } else {
-            ""
+        let why = match (&r.documented_variation, &r.scope) {
+            (Some(_), _) => " (the man page allows it)".to_string(),
+            (None, Some(scope)) => format!(" ({scope})"),
+            (None, None) => String::new(),
         };
         println!("    MISMATCH {}{why}", r.describe_mismatch());
     }
@@ -661,6 +710,8 @@ mod tests {
             note: None,
             claims: &["S8"],
             core,
+            depends_on: Vec::new(),
+            scope: None,
             labels: Vec::new(),
             observed,
             matches,

@@ -356,6 +356,13 @@ pub struct Case {
     /// Whether a mismatch here contradicts the claim itself (true), or only
     /// the man page's wording of a corner (false: a nuance).
     pub core: bool,
+    /// What the expected outcome depends on beyond the man page (a CPU
+    /// feature, the data folder's filesystem, privilege), with the value
+    /// this run read: named in the case's setup.
+    pub depends_on: Vec<String>,
+    /// Where a contradiction of the documentation holds (`on ext4`): the
+    /// warning says so instead of presenting it as general.
+    pub scope: Option<String>,
     /// Set the append-only attribute (`chattr +a`) on the file before the
     /// probe, clear it after.
     pub append_only_file: bool,
@@ -398,6 +405,8 @@ impl Case {
             note: None,
             claims,
             core: true,
+            depends_on: Vec::new(),
+            scope: None,
             append_only_file: false,
             labels: Vec::new(),
             body: Box::new(body),
@@ -418,6 +427,30 @@ impl Case {
     pub fn corner(mut self) -> Case {
         self.core = false;
         self
+    }
+
+    /// Names a condition the expectation depends on (`CPU protection keys
+    /// (pku+ospke): present`); shown after the setup.
+    pub fn depends(mut self, condition: impl Into<String>) -> Case {
+        self.depends_on.push(condition.into());
+        self
+    }
+
+    /// Where a mismatch of this case holds (`on ext4`).
+    pub fn scope(mut self, scope: impl Into<String>) -> Case {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// The setup as the table shows it: the mmap call, then what the
+    /// expectation depends on.
+    pub fn setup_text(&self, file_len: usize) -> String {
+        let call = self.setup.describe(file_len);
+        if self.depends_on.is_empty() {
+            call
+        } else {
+            format!("{call}; depends on: {}", self.depends_on.join("; "))
+        }
     }
 
     pub fn append_only(mut self) -> Case {

@@ -274,6 +274,28 @@ pub fn maps_pathname(addr: usize) -> Option<String> {
     None
 }
 
+/// Whether the file at `path` is on DAX storage (statx's STATX_ATTR_DAX,
+/// Linux 5.8 and later); `None` when statx fails or the kernel does not
+/// report the attribute.
+pub fn is_dax(path: &std::path::Path) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: zeroed statx is a valid value for statx to fill.
+    let mut buffer: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a valid out-pointer.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            name.as_ptr(),
+            0,
+            libc::STATX_BASIC_STATS,
+            &mut buffer,
+        )
+    };
+    let dax = libc::STATX_ATTR_DAX as u64;
+    (rc == 0 && buffer.stx_attributes_mask & dax != 0).then_some(buffer.stx_attributes & dax != 0)
+}
+
 /// Minor faults of this process so far (getrusage).
 pub fn minor_faults() -> u64 {
     mmlab_core::pages::Rusage::now(false).n_minor_faults

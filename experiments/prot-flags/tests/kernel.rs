@@ -2,20 +2,36 @@
 //! runs exactly as `mmlab run prot-flags` runs it (a fresh data file, a
 //! forked probe child), and the test checks the observed outcome.
 
+use mmlab_core::experiment::PMU_NOT_PROBED;
+use mmlab_core::fingerprint::Fingerprint;
 use mmlab_core::{DataDir, RunContext, Verdict};
+use prot_flags::cases::{ExecOnly, Plan};
 use prot_flags::model::Observed;
 use prot_flags::{CaseResult, cases, plan, run_case};
 
+/// The plan as a run in a data folder under `base` makes it: from this
+/// machine's fingerprint, read now.
+fn plan_in(dir: &std::path::Path) -> Plan {
+    let env = Fingerprint::collect(dir, Err(PMU_NOT_PROBED.to_string()));
+    plan(&env, dir)
+}
+
+/// The plan for a data folder like the tests' (for sizes and contents).
+fn plan_here() -> Plan {
+    let base = data_base();
+    plan_in(base.path())
+}
+
 /// Runs the case with this id and returns what the kernel did.
 fn observe(id: &str) -> CaseResult {
-    let plan = plan();
+    let base = data_base();
+    let dir = DataDir::create(Some(base.path())).expect("data folder");
+    let plan = plan_in(dir.path());
     let all = cases::all(&plan);
     let case = all
         .iter()
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("no case {id}"));
-    let base = data_base();
-    let dir = DataDir::create(Some(base.path())).expect("data folder");
     run_case(case, &plan, &dir.path().join("case.bin")).expect("the probe ran")
 }
 
@@ -71,7 +87,7 @@ fn shared_writable_mapping_of_a_read_only_fd_is_eacces() {
 
 #[test]
 fn private_write_on_a_read_only_fd_works_and_leaves_the_file_unchanged() {
-    let plan = plan();
+    let plan = plan_here();
     let original = plan.contents[cases::PROBE_OFFSET];
     check(
         "open-rdonly-private-rw",
@@ -81,7 +97,7 @@ fn private_write_on_a_read_only_fd_works_and_leaves_the_file_unchanged() {
 
 #[test]
 fn unaligned_offset_is_einval_and_aligned_offset_maps_those_bytes() {
-    let page = plan().page;
+    let page = plan_here().page;
     check("offset-unaligned", errno("EINVAL", "mmap"));
     check(
         "offset-aligned",
@@ -99,7 +115,7 @@ fn page_past_eof_is_sigbus_and_the_tail_of_the_last_page_reads_zero() {
         "{:?}",
         result.observed
     );
-    let page = plan().page;
+    let page = plan_here().page;
     check(
         "offset-tail-zeroed",
         ok(format!(
@@ -130,6 +146,42 @@ fn exec_stub_runs_from_read_exec_and_faults_from_read_write() {
     check("prot-rx-exec", ok("returned 42"));
     check("prot-rw-exec", signal("SIGSEGV", Some("SEGV_ACCERR")));
     check("mprotect-jit-rw-to-rx-exec", ok("returned 42"));
+}
+
+#[test]
+fn an_exec_only_page_follows_the_cpu_protection_keys() {
+    let plan = plan_here();
+    let byte = plan.contents[cases::PROBE_OFFSET];
+    match ExecOnly::of(&plan) {
+        ExecOnly::ProtectionKeys => {
+            check("prot-x-read", signal("SIGSEGV", Some("SEGV_PKUERR")));
+            check("prot-x-write", signal("SIGSEGV", Some("SEGV_PKUERR")));
+        }
+        ExecOnly::Readable => {
+            check("prot-x-read", ok(format!("read {byte:#04x}")));
+            check("prot-x-write", signal("SIGSEGV", Some("SEGV_ACCERR")));
+        }
+        ExecOnly::Unknown => {
+            // Another CPU: the man page leaves it to the architecture, so
+            // only "a read works or faults with SIGSEGV" is fixed.
+            let result = observe("prot-x-read");
+            assert!(
+                matches!(&result.observed, Observed::Ok { .. })
+                    || matches!(&result.observed, Observed::Signal { signal, .. } if signal == "SIGSEGV"),
+                "{} with protection keys {:?}: {:?}",
+                plan.arch,
+                plan.protection_keys,
+                result.observed
+            );
+        }
+    }
+    if raw_stub_present() {
+        check("prot-x-exec", ok("returned 42"));
+    }
+}
+
+fn raw_stub_present() -> bool {
+    prot_flags::raw::STUB.is_some()
 }
 
 #[test]
