@@ -111,6 +111,10 @@ fn pass(samples: &[&Value]) -> Pass {
         major_faults: median_count(samples, "rusage_major_faults"),
         faults: median_count(samples, "n_faults"),
         resident_before: median_count(samples, "n_pages_resident_before"),
+        every_byte: !samples.is_empty()
+            && samples
+                .iter()
+                .all(|s| text(s, "access") == crate::scenarios::ACCESS_EVERY_BYTE),
     }
 }
 

@@ -235,6 +235,7 @@ pub fn measure(context: &RunContext, options: RunOptions) -> anyhow::Result<Resu
     let data = dir.create_file("lazy-loading.dat", plan.file_size_bytes)?;
     let file = data.open()?;
     let mut lab = Lab::new(&meter, file, plan.file_size_bytes as usize);
+    lab.expected_checksum = Some(data.checksum);
 
     let bar = context.progress((plan.n_repetitions * 5 + 3) as u64, "lazy-loading");
     // Wall time per scenario, preparation included: where the run's time goes.

@@ -52,6 +52,31 @@ impl AdviceCase {
     }
 }
 
+/// What the touch region of a file trial does with the mapping.
+#[derive(Debug, Clone, Copy)]
+pub enum Touch<'p> {
+    /// Read the first byte of each of these pages, in this order.
+    FirstBytes(&'p [usize]),
+    /// Sum every 8-byte word of the whole mapping (every byte consumed, as
+    /// a read() pass that sums its blocks).
+    SumAll,
+}
+
+impl Touch<'_> {
+    /// The `access` field of the sample: what the region did.
+    pub fn access(&self) -> &'static str {
+        match self {
+            Touch::FirstBytes(_) => ACCESS_FIRST_BYTES,
+            Touch::SumAll => ACCESS_EVERY_BYTE,
+        }
+    }
+}
+
+/// The `access` of a region that read the first byte of each touched page.
+pub const ACCESS_FIRST_BYTES: &str = "first byte of each touched page";
+/// The `access` of a pass that summed every byte (mmap or read()).
+pub const ACCESS_EVERY_BYTE: &str = "every byte summed";
+
 /// One file trial's regions and the mapping, still alive so the caller can
 /// look at it (smaps) before it is unmapped.
 #[derive(Debug)]
@@ -101,6 +126,9 @@ pub struct Lab<'m> {
     pub n_data_mismatches: u64,
     /// Times a "cold" file still had pages cached or a "warm" one missed some.
     pub n_state_failures: u64,
+    /// The data file's checksum (what a pass summing every byte must
+    /// return), when known.
+    pub expected_checksum: Option<u64>,
 }
 
 impl<'m> Lab<'m> {
@@ -114,6 +142,7 @@ impl<'m> Lab<'m> {
             samples: Vec::new(),
             n_data_mismatches: 0,
             n_state_failures: 0,
+            expected_checksum: None,
         }
     }
 
@@ -162,10 +191,26 @@ impl<'m> Lab<'m> {
         advice: Option<Advice>,
         pages: &[usize],
     ) -> anyhow::Result<Trial> {
-        let expected: u64 = pages
-            .iter()
-            .map(|p| u64::from(pattern_byte((p * page_size()) as u64)))
-            .fold(0, u64::wrapping_add);
+        self.file_trial_with(tag, options, advice, Touch::FirstBytes(pages))
+    }
+
+    /// [`Lab::file_trial`] with the touch region doing `touch`.
+    pub fn file_trial_with(
+        &mut self,
+        tag: &Tag,
+        options: MapOptions,
+        advice: Option<Advice>,
+        touch_kind: Touch,
+    ) -> anyhow::Result<Trial> {
+        let expected: Option<u64> = match touch_kind {
+            Touch::FirstBytes(pages) => Some(
+                pages
+                    .iter()
+                    .map(|p| u64::from(pattern_byte((p * page_size()) as u64)))
+                    .fold(0, u64::wrapping_add),
+            ),
+            Touch::SumAll => self.expected_checksum,
+        };
         let resident_before = self.file_resident_pages()?;
         let (mapping, mmap) = self
             .meter
@@ -204,8 +249,11 @@ impl<'m> Lab<'m> {
         }
         let resident_before_touch = mapping.resident_pages()?;
         let mapped_before_touch = mapping.mapped_pages()?;
-        let (sum, touch) = self.meter.phase(|| mapping.read_pages(pages));
-        if sum != expected {
+        let (sum, touch) = self.meter.phase(|| match touch_kind {
+            Touch::FirstBytes(pages) => mapping.read_pages(pages),
+            Touch::SumAll => mapping.sum_all(),
+        });
+        if expected.is_some_and(|e| e != sum) {
             self.n_data_mismatches += 1;
         }
         let resident_right_after_touch = mapping.resident_pages()?;
@@ -227,6 +275,7 @@ impl<'m> Lab<'m> {
             },
         ));
         self.annotate_last("n_pages_resident_right_after", resident_right_after_touch);
+        self.annotate_last("access", touch_kind.access());
         Ok(Trial {
             mapping,
             mmap,
@@ -276,23 +325,24 @@ impl<'m> Lab<'m> {
         Ok(())
     }
 
-    /// One full sequential pass by mmap and by read(2), cold then warm.
+    /// One full pass by mmap and by read(2) (1 MiB blocks), cold then warm;
+    /// both passes sum every byte with the same loop, so they do the same
+    /// work and differ only in how the bytes reach the process.
     pub fn cold_vs_warm(&mut self, repetition: usize) -> anyhow::Result<()> {
-        let all = self.all_pages();
         for (state, prepare) in [("cold", Prepare::Cold), ("warm", Prepare::Warm)] {
             self.prepare(prepare)?;
             let mut tag = self.tag("cold-vs-warm", "mmap", state);
             tag.repetition = repetition;
-            self.file_trial(&tag, MapOptions::default(), None, &all)?;
+            self.file_trial_with(&tag, MapOptions::default(), None, Touch::SumAll)?;
 
             self.prepare(prepare)?;
             let resident_before = self.file_resident_pages()?;
-            let (bytes, phase) = {
+            let (outcome, phase) = {
                 let (file, buffer) = (&self.file, &mut self.buffer);
-                self.meter.phase(|| mapping::read_whole_file(file, buffer))
+                self.meter.phase(|| mapping::sum_whole_file(file, buffer))
             };
-            let bytes = bytes?;
-            if bytes != self.length as u64 {
+            let (bytes, sum) = outcome?;
+            if bytes != self.length as u64 || self.expected_checksum.is_some_and(|e| e != sum) {
                 self.n_data_mismatches += 1;
             }
             let mut tag = self.tag("cold-vs-warm", "read()", state);
@@ -307,6 +357,8 @@ impl<'m> Lab<'m> {
                     ..After::default()
                 },
             ));
+            self.annotate_last("access", ACCESS_EVERY_BYTE);
+            self.annotate_last("read_block_bytes", self.buffer.len() as u64);
         }
         Ok(())
     }
