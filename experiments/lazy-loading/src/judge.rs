@@ -30,25 +30,53 @@ struct File<'a> {
     samples: &'a [Value],
     file_size_bytes: u64,
     n_pages: u64,
+    page_size_bytes: u64,
 }
 
 impl<'a> File<'a> {
     fn of(result: &'a ResultFile) -> File<'a> {
         let number = |name: &str| result.params.get(name).and_then(Value::as_u64);
         let file_size_bytes = number("file_size_bytes").unwrap_or(0);
-        let n_pages = number("n_pages_file").unwrap_or_else(|| {
-            file_size_bytes.div_ceil(number("page_size_bytes").unwrap_or(4096).max(1))
-        });
+        let page_size_bytes = number("page_size_bytes").unwrap_or(4096).max(1);
+        let n_pages =
+            number("n_pages_file").unwrap_or_else(|| file_size_bytes.div_ceil(page_size_bytes));
         File {
             result,
             samples: &result.samples,
             file_size_bytes,
             n_pages,
+            page_size_bytes,
         }
     }
 
     fn select(&self, filter: &[(&str, &str)]) -> Vec<&'a Value> {
         select(self.samples, filter)
+    }
+
+    fn param(&self, name: &str) -> Option<u64> {
+        self.result.params.get(name).and_then(Value::as_u64)
+    }
+
+    /// `read_ahead_kb` of the data folder's disk: the fingerprint's, else
+    /// the experiment's own param (files recorded before the fingerprint
+    /// had it).
+    fn read_ahead_kb(&self) -> Option<u64> {
+        self.result
+            .env
+            .data_dir_read_ahead_kb
+            .value()
+            .copied()
+            .or_else(|| self.param("read_ahead_kb"))
+    }
+
+    /// `fault_around_bytes`, where the run could read it.
+    fn fault_around_bytes(&self) -> Option<u64> {
+        self.result
+            .env
+            .fault_around_bytes
+            .value()
+            .copied()
+            .or_else(|| self.param("fault_around_bytes"))
     }
 }
 
@@ -97,6 +125,11 @@ fn lazy_numbers(f: &File) -> LazyNumbers {
         warm_all_faults: median_count(&warm_all, "n_faults"),
         warm_folio_mean_pages: median(&warm_folios, "mean_folio_pages_of_a_page"),
         warm_largest_folio_pages: max_count(&warm_folios, "largest_folio_pages"),
+        read_ahead_kb: f.read_ahead_kb(),
+        fault_around_bytes: f.fault_around_bytes(),
+        page_size_bytes: f.page_size_bytes,
+        kernel: f.result.env.kernel.clone(),
+        filesystem: f.result.env.data_dir_fs.clone(),
     }
 }
 
@@ -292,5 +325,6 @@ fn cache_numbers(f: &File) -> CacheNumbers {
         data_buffers_kib: median_field(&reads, "Buffers"),
         data_read_bytes: median_read(&reads),
         metadata,
+        filesystem: f.result.env.data_dir_fs.clone(),
     }
 }

@@ -142,7 +142,14 @@ pub fn measure(context: &RunContext, options: RunOptions) -> anyhow::Result<Resu
     let mut result = context.new_result(ID, dir.path());
     let n_pages = plan.file_size_bytes / page_size() as u64;
 
-    let read_ahead = system::read_ahead_kb(dir.path());
+    // The fingerprint's reading of the data folder's disk (bdi, queue, or
+    // a partition's disk), kept as a param too for readers of older files.
+    let read_ahead = match &result.env.data_dir_read_ahead_kb {
+        mmlab_core::fingerprint::Known::Value(kb) => system::Knob::Value(kb.to_string()),
+        mmlab_core::fingerprint::Known::Unknown(why) => {
+            system::Knob::Unknown(why.strip_prefix("unknown: ").unwrap_or(why).to_string())
+        }
+    };
     let fault_around = system::fault_around_bytes();
     let thp = system::thp_settings();
     let drop_caches = if options.allow_drop_caches {

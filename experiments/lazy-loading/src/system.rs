@@ -1,11 +1,10 @@
-//! The kernel's knobs that shape what a fault loads and maps (readahead
-//! window, fault-around, transparent huge pages), read but never changed,
-//! and /proc/meminfo, read before and after an action.
+//! The kernel's knobs that shape what a fault maps (fault-around,
+//! transparent huge pages), read but never changed, and /proc/meminfo, read
+//! before and after an action. The readahead window of the data folder's
+//! disk is the fingerprint's (`data_dir_read_ahead_kb`).
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
 /// A value read from the kernel, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,24 +52,6 @@ pub fn selected_choice(text: &str) -> String {
         .find_map(|w| w.strip_prefix('[').and_then(|w| w.strip_suffix(']')))
         .unwrap_or(text)
         .to_string()
-}
-
-/// The readahead window of the block device holding `dir`:
-/// /sys/class/bdi/<major:minor>/read_ahead_kb.
-pub fn read_ahead_kb(dir: &Path) -> Knob {
-    let metadata = match fs::metadata(dir) {
-        Ok(m) => m,
-        Err(e) => return Knob::Unknown(format!("cannot stat {}: {e}", dir.display())),
-    };
-    let device = metadata.dev();
-    let (major, minor) = (libc::major(device), libc::minor(device));
-    let path = format!("/sys/class/bdi/{major}:{minor}/read_ahead_kb");
-    match read_trimmed(&path) {
-        Ok(v) => Knob::Value(v),
-        Err(reason) => Knob::Unknown(format!(
-            "{reason} (the data folder's filesystem may have no block device)"
-        )),
-    }
 }
 
 /// fault_around_bytes lives in debugfs, which this experiment never mounts
@@ -192,11 +173,6 @@ mod tests {
 
     #[test]
     fn knobs_of_this_machine_are_read_or_explained() {
-        let knob = read_ahead_kb(Path::new("."));
-        match &knob {
-            Knob::Value(v) => assert!(v.parse::<u64>().is_ok(), "{v}"),
-            Knob::Unknown(reason) => assert!(reason.contains("cannot"), "{reason}"),
-        }
         match fault_around_bytes() {
             Knob::Value(v) => assert!(v.parse::<u64>().unwrap() >= 4096),
             Knob::Unknown(reason) => assert!(reason.contains("fault_around_bytes"), "{reason}"),

@@ -83,7 +83,20 @@ pub struct LazyNumbers {
     /// pages (page-weighted mean), and the largest folio (kpageflags, root).
     pub warm_folio_mean_pages: Option<f64>,
     pub warm_largest_folio_pages: Option<u64>,
+    /// The conditions the numbers rest on: `read_ahead_kb` of the data
+    /// folder's disk, `fault_around_bytes` (`None` when unreadable: the
+    /// kernel's default is then named), the page size, the kernel release
+    /// and the data folder's filesystem, as the fingerprint recorded them.
+    pub read_ahead_kb: Option<u64>,
+    pub fault_around_bytes: Option<u64>,
+    pub page_size_bytes: u64,
+    pub kernel: String,
+    pub filesystem: String,
 }
+
+/// The kernel's default `fault_around_bytes` (mm/memory.c), named when the
+/// run could not read the setting.
+pub const DEFAULT_FAULT_AROUND_BYTES: u64 = 65_536;
 
 /// The counts S6 is decided from, all present.
 struct LazyCounts {
@@ -193,8 +206,35 @@ pub fn lazy_loading(n: &LazyNumbers) -> Claim {
         );
     }
     let per_fault = n.n_pages as f64 / c.warm_all_faults.max(1) as f64;
+    let readahead = match n.read_ahead_kb {
+        Some(kb) => format!(
+            " (read_ahead_kb of the data folder's disk is {kb}: a fault's readahead reads up to {} pages)",
+            kb * 1024 / n.page_size_bytes.max(1)
+        ),
+        None => " (read_ahead_kb of the data folder's disk is unknown)".to_string(),
+    };
+    let (around_bytes, around_source) = match n.fault_around_bytes {
+        Some(b) => (b, ""),
+        None => (
+            DEFAULT_FAULT_AROUND_BYTES,
+            ", the kernel's default, unreadable in this run",
+        ),
+    };
+    let around_pages = (around_bytes / n.page_size_bytes.max(1)).max(1);
+    let setting = format!("fault_around_bytes = {around_bytes}{around_source}");
+    let per_fault_condition = if per_fault > around_pages as f64 + 0.5 {
+        format!(
+            "; one fault maps more than {around_pages} pages ({setting}) only where the page cache holds large folios (ext4 has them since Linux 6.16) and fault-around maps a large folio whole (Linux 6.18 and later); over single-page folios it maps at most {around_pages} (this run: Linux {} on {})",
+            n.kernel, n.filesystem
+        )
+    } else {
+        format!(
+            "; fault-around maps up to {around_pages} pages per fault ({setting}; this run: Linux {} on {})",
+            n.kernel, n.filesystem
+        )
+    };
     let evidence = format!(
-        "right after mmap of the evicted {size} file {} of {} pages were resident; touching 1 page took {} fault(s) ({} major), read {} from storage and made {} pages resident; touching all {} pages of the warm file took {} faults ({per_fault:.0} pages per fault)",
+        "right after mmap of the evicted {size} file {} of {} pages were resident; touching 1 page took {} fault(s) ({} major), read {} from storage and made {} pages resident{readahead}; touching all {} pages of the warm file took {} faults ({per_fault:.0} pages per fault){per_fault_condition}",
         c.resident_after_mmap,
         n.n_pages,
         c.one_page_faults,
@@ -485,6 +525,10 @@ pub const S15_FAULTS_MEDIAN_MAX_FOR_HOLDS: u64 = 0;
 /// holds-with-nuance.
 pub const S15_FAULTS_MEDIAN_MAX_FRACTION: f64 = 0.01;
 
+/// What the second passes do not exercise, each of which can fault again
+/// after set-up: S15's evidence names them beside what was tested.
+pub const S15_NOT_TESTED: &str = "not tested, and each able to fault again after set-up: writes to a MAP_SHARED file mapping after writeback (clean pages are write-protected again to catch the next write), NUMA hinting faults (automatic NUMA balancing), page migration or compaction, and reclaim of the mapped pages";
+
 pub const S15_RULE: &str = "per second-pass case, over repetitions: the median of the faults (getrusage, or exceptions:page_fault_user where larger) and of the system calls (raw_syscalls:sys_enter); refuted when a median of system calls is above 0 or a median of faults above 1% of the pages; not-measured when faults or system calls were not counted and nothing refutes; holds-with-nuance when a median of faults is above 0 within that 1%; holds when every median is 0 (repetitions with stray counts are named in the evidence, not a refutation)";
 
 pub fn s15_thresholds() -> Vec<(&'static str, Value)> {
@@ -580,6 +624,17 @@ impl SecondPassNumbers {
     }
 }
 
+/// What a second-pass case exercised, in words.
+fn tested_access(case: &str) -> String {
+    match case {
+        "file MAP_SHARED, read" => "reads of a warm MAP_SHARED file mapping".to_string(),
+        "anonymous MAP_PRIVATE, write" => {
+            "writes to private anonymous memory already written once".to_string()
+        }
+        other => format!("the case \"{other}\""),
+    }
+}
+
 pub fn after_setup(cases: &[SecondPassNumbers], syscall_reason: &str) -> Claim {
     let claim = |verdict, evidence: String| {
         Claim::new("S15", verdict, evidence)
@@ -644,6 +699,14 @@ pub fn after_setup(cases: &[SecondPassNumbers], syscall_reason: &str) -> Claim {
         .map_or("context switches uncounted".to_string(), |s| {
             format!("{s} context switches at most")
         });
+    let scope = format!(
+        "tested: {}; {S15_NOT_TESTED}",
+        cases
+            .iter()
+            .map(|c| tested_access(&c.case))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
     if cases
         .iter()
         .any(|c| c.faults_median().unwrap_or(0) > S15_FAULTS_MEDIAN_MAX_FOR_HOLDS)
@@ -651,13 +714,15 @@ pub fn after_setup(cases: &[SecondPassNumbers], syscall_reason: &str) -> Claim {
         return claim(
             Verdict::HoldsWithNuance,
             format!(
-                "{listed} ({strays}): set-up is over, yet most repetitions still took a few faults (within 1% of the pages): reclaim, NUMA balancing or khugepaged can take pages away and back"
+                "{listed} ({strays}): set-up is over, yet most repetitions still took a few faults (within 1% of the pages): reclaim, NUMA balancing or khugepaged can take pages away and back; {scope}"
             ),
         );
     }
     claim(
         Verdict::Holds,
-        format!("{listed} ({strays}); only interrupts can still enter the kernel ({switches})"),
+        format!(
+            "{listed} ({strays}); {scope}; without a fault or a system call, an interrupt (the timer's, say) still enters the kernel during a pass ({switches})"
+        ),
     )
 }
 
@@ -681,6 +746,10 @@ pub const S3_METADATA_BUFFERS_MIN_FRACTION_OF_READ: f64 = 0.5;
 /// by at most this many times what Buffers grew; beyond, most metadata
 /// memory is outside the buffer cache (holds-with-nuance).
 pub const S3_SLAB_TO_BUFFERS_MAX_RATIO_FOR_HOLDS: f64 = 1.0;
+
+/// Where other filesystems keep metadata: the S3 evidence says that
+/// "metadata blocks go to Buffers" is the measured filesystem's behaviour.
+pub const S3_OTHER_FILESYSTEMS: &str = "other filesystems differ: XFS keeps metadata in its own buffer cache, outside Buffers, and btrfs in the page cache of an internal inode, counted in Cached";
 
 pub const S3_RULE: &str = "from /proc/meminfo changes (medians over repetitions): not-measured when the metadata could not be evicted (the reason named), a field is missing, the cold read() read under 50% of the file from storage, or the stat walk read under 64 KiB (nothing was cold); refuted when the cold read() added under 50% of the file to Cached or 10% or more to Buffers, or the stat walk added under 64 KiB or under half of what it read to Buffers; holds when the slab (SReclaimable) grew by at most what Buffers grew; holds-with-nuance when it grew more (most of the metadata's memory is parsed dentries and inodes, outside the buffer cache)";
 
@@ -723,6 +792,9 @@ pub struct CacheNumbers {
     /// What the cold reads read from storage.
     pub data_read_bytes: Option<u64>,
     pub metadata: Result<MetadataNumbers, String>,
+    /// The data folder's filesystem (the fingerprint's `data_dir_fs`):
+    /// where metadata lands is that filesystem's choice.
+    pub filesystem: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -813,9 +885,12 @@ pub fn where_data_lives(n: &CacheNumbers) -> Claim {
             format!(
                 "{data}, while {metadata}: {} (global counters: other processes add noise)",
                 if !data_in_cached || !data_not_in_buffers {
-                    "file data did not land in Cached alone"
+                    "file data did not land in Cached alone".to_string()
                 } else {
-                    "metadata did not land in Buffers"
+                    format!(
+                        "metadata did not land in Buffers on {} (the data folder's filesystem)",
+                        n.filesystem
+                    )
                 }
             ),
         );
@@ -824,14 +899,18 @@ pub fn where_data_lives(n: &CacheNumbers) -> Claim {
         claim(
             Verdict::Holds,
             format!(
-                "{data}, while {metadata}: file data went to Cached and metadata blocks to Buffers, which hold more of the metadata than the slab does (on Linux, Buffers is the block device's part of one unified page cache; global counters: other processes add noise)"
+                "{data}, while {metadata}: file data went to Cached and, on {fs} (the data folder's filesystem), metadata blocks to Buffers, which hold more of the metadata than the slab does (on Linux, Buffers is the block device's part of one unified page cache; {elsewhere}; global counters: other processes add noise)",
+                fs = n.filesystem,
+                elsewhere = S3_OTHER_FILESYSTEMS,
             ),
         )
     } else {
         claim(
             Verdict::HoldsWithNuance,
             format!(
-                "{data}, while {metadata}: file data goes to Cached and metadata blocks to Buffers, but Buffers is the block device's part of one unified page cache, and the slab grew by more than Buffers: most of the metadata's memory is parsed dentries and inodes, outside the buffer cache (global counters: other processes add noise)"
+                "{data}, while {metadata}: file data goes to Cached and, on {fs} (the data folder's filesystem), metadata blocks to Buffers, but Buffers is the block device's part of one unified page cache, and the slab grew by more than Buffers: most of the metadata's memory is parsed dentries and inodes, outside the buffer cache ({elsewhere}; global counters: other processes add noise)",
+                fs = n.filesystem,
+                elsewhere = S3_OTHER_FILESYSTEMS,
             ),
         )
     }
@@ -854,6 +933,11 @@ mod tests {
             warm_all_faults: Some(warm_faults),
             warm_folio_mean_pages: Some(314.3),
             warm_largest_folio_pages: Some(512),
+            read_ahead_kb: Some(8192),
+            fault_around_bytes: None,
+            page_size_bytes: 4096,
+            kernel: "6.18.44".to_string(),
+            filesystem: "ext4".to_string(),
         }
     }
 
@@ -881,6 +965,32 @@ mod tests {
             lazy(0, 442, 79),
             Verdict::HoldsWithNuance,
             "folios of up to 512 pages (a page's folio held 314 pages on average",
+        );
+        // The conditions the numbers rest on are named: the disk's
+        // readahead, fault_around_bytes, the kernel and the filesystem.
+        check_s6(
+            lazy(0, 2048, 281),
+            Verdict::HoldsWithNuance,
+            "(read_ahead_kb of the data folder's disk is 8192: a fault's readahead reads up to 2048 pages)",
+        );
+        check_s6(
+            lazy(0, 2048, 281),
+            Verdict::HoldsWithNuance,
+            "one fault maps more than 16 pages (fault_around_bytes = 65536, the kernel's default, unreadable in this run) only where the page cache holds large folios (ext4 has them since Linux 6.16) and fault-around maps a large folio whole (Linux 6.18 and later); over single-page folios it maps at most 16 (this run: Linux 6.18.44 on ext4)",
+        );
+        let mut old_kernel = lazy(0, 2048, 1024);
+        old_kernel.kernel = "6.1.0".to_string();
+        old_kernel.fault_around_bytes = Some(65_536);
+        old_kernel.read_ahead_kb = None;
+        let c = lazy_loading(&old_kernel);
+        assert!(
+            c.evidence.contains("(16 pages per fault); fault-around maps up to 16 pages per fault (fault_around_bytes = 65536; this run: Linux 6.1.0 on ext4)"),
+            "{}",
+            c.evidence
+        );
+        assert!(
+            c.evidence
+                .contains("read_ahead_kb of the data folder's disk is unknown")
         );
         let mut no_folios = lazy(0, 442, 79);
         no_folios.warm_largest_folio_pages = None; // not root: not said at all
@@ -1025,12 +1135,29 @@ mod tests {
             assert_eq!(c.verdict, expected, "{}", c.evidence);
             c
         };
-        check(
+        let c = check(
             &[
                 second(&[0, 0, 0], Some(0), Some(0)),
                 second(&[0, 0, 0], Some(0), Some(0)),
             ],
             Verdict::Holds,
+        );
+        // What was tested and what was not, never "only interrupts".
+        assert!(
+            c.evidence.contains("tested: the case \"file\"")
+                && c.evidence.contains("not tested, and each able to fault again after set-up: writes to a MAP_SHARED file mapping after writeback")
+                && !c.evidence.contains("only interrupts"),
+            "{}",
+            c.evidence
+        );
+        let mut named = second(&[0], Some(0), Some(0));
+        named.case = "file MAP_SHARED, read".to_string();
+        let c = check(&[named], Verdict::Holds);
+        assert!(
+            c.evidence
+                .contains("tested: reads of a warm MAP_SHARED file mapping;"),
+            "{}",
+            c.evidence
         );
         // One stray fault in one repetition is reported, not a refutation.
         let c = check(&[second(&[0, 1, 0], Some(0), Some(0))], Verdict::Holds);
@@ -1100,6 +1227,7 @@ mod tests {
                     storage_read_bytes: Some(4 << 20),
                 })
                 .map_err(str::to_string),
+            filesystem: "ext4".to_string(),
         }
     }
 
@@ -1119,9 +1247,26 @@ mod tests {
             "{}",
             c.evidence
         );
+        // Where metadata lands is the filesystem's: the evidence names it.
+        assert!(
+            c.evidence
+                .contains("on ext4 (the data folder's filesystem), metadata blocks to Buffers")
+                && c.evidence
+                    .contains("XFS keeps metadata in its own buffer cache"),
+            "{}",
+            c.evidence
+        );
         let c = check(cache(65_536, 8, Ok((4, 4000, 3000))), Verdict::Holds);
         assert!(c.evidence.contains("unified page cache"), "{}", c.evidence);
-        check(cache(65_536, 8, Ok((4000, 10, 9000))), Verdict::Refuted);
+        let mut xfs = cache(65_536, 8, Ok((4000, 10, 9000)));
+        xfs.filesystem = "xfs".to_string();
+        let c = check(xfs, Verdict::Refuted);
+        assert!(
+            c.evidence
+                .contains("metadata did not land in Buffers on xfs"),
+            "{}",
+            c.evidence
+        );
         // Cached noise from other processes does not decide: Buffers took
         // what this process read (4 MiB).
         check(
