@@ -203,6 +203,9 @@ pub fn pages_per_fault_rows(samples: &[Value]) -> Vec<Value> {
             ("advice", "touch") if state == "cold" && case == "MADV_NORMAL" => {
                 add("file cold (readahead)".to_string(), s)
             }
+            ("advice", "touch") if state == "cold" && case == "MADV_RANDOM" => {
+                add("file cold + MADV_RANDOM (no readahead)".to_string(), s)
+            }
             // A write after a read maps nothing new (it replaces the zero
             // page): only first passes say how much one fault maps.
             ("anonymous", "read pass") => add(format!("anonymous, {case}: {phase}"), s),

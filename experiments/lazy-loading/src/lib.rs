@@ -446,10 +446,15 @@ pub fn measure(context: &RunContext, options: RunOptions) -> anyhow::Result<Resu
             .collect::<serde_json::Map<_, _>>()
             .into(),
     );
+    result.extra.insert(
+        "touch_k".into(),
+        Value::Array(figures::touch_k_rows(&samples)),
+    );
+    let facts = figures::FigureFacts::of(&samples, &result.env);
     result.summaries = analysis::summaries(&samples);
     result.samples = samples;
     result.warnings = warnings;
-    result.figures = figures::all(n_pages, plan.file_size_bytes, pages_per_cell);
+    result.figures = figures::all(n_pages, plan.file_size_bytes, pages_per_cell, &facts);
     if folio_rows.is_empty() {
         result.figures.retain(|f| f.id != "folio-sizes");
     }
@@ -560,13 +565,7 @@ fn print_tables(
     );
 
     let mut rows = Vec::new();
-    for scenario in [
-        "advice",
-        "folios",
-        "cold-vs-warm",
-        "anonymous",
-        "second-pass",
-    ] {
+    for scenario in ["advice", "cold-vs-warm", "anonymous", "second-pass"] {
         let mut seen: Vec<(String, String, String)> = Vec::new();
         for s in select(samples, &[("scenario", scenario)]) {
             let key = (
@@ -627,6 +626,8 @@ fn print_tables(
         &rows,
     );
 
+    print_folio_table(samples);
+
     let mut rows = Vec::new();
     let mut changes: Vec<&metadata::MeminfoChange> = reads.iter().collect();
     for run in metadata_runs {
@@ -654,6 +655,76 @@ fn print_tables(
     analysis::print_table(
         "/proc/meminfo changes (KiB, machine-wide)",
         &["action", "Cached", "Buffers", "SReclaimable", "read bytes"],
+        &rows,
+    );
+}
+
+/// The folios scenario on screen: per page-cache state and advice, the
+/// faults of a warm pass, pages per fault, FilePmdMapped, and the folio
+/// sizes behind the mapping (first repetition, kpageflags, root only).
+fn print_folio_table(samples: &[Value]) {
+    let mut rows = Vec::new();
+    for state in ["written", "read()", "split"] {
+        for case in ["default", "MADV_NOHUGEPAGE"] {
+            let s = select(
+                samples,
+                &[
+                    ("scenario", "folios"),
+                    ("case", case),
+                    ("file_state", state),
+                    ("phase", "touch"),
+                ],
+            );
+            if s.is_empty() {
+                continue;
+            }
+            let histogram = s
+                .iter()
+                .find(|x| x["repetition"] == 0)
+                .and_then(|x| x.get("folio_histogram"))
+                .and_then(Value::as_object)
+                .map(|h| {
+                    let mut sizes: Vec<(u64, u64)> = h
+                        .iter()
+                        .filter_map(|(pages, n)| Some((pages.parse().ok()?, n.as_u64()?)))
+                        .collect();
+                    sizes.sort_unstable();
+                    sizes
+                        .iter()
+                        .map(|(pages, n)| format!("{pages}:{n}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_else(|| {
+                    if case == "default" {
+                        "-"
+                    } else {
+                        "(the same page cache)"
+                    }
+                    .to_string()
+                });
+            rows.push(vec![
+                analysis::folio_state_label(state).to_string(),
+                case.to_string(),
+                cell(&s, "n_faults"),
+                cell(&s, "perf_filemap_mm_filemap_map_pages"),
+                cell(&s, "pages_mapped_per_fault"),
+                cell(&s, "file_pmd_mapped_kib"),
+                histogram,
+            ]);
+        }
+    }
+    analysis::print_table(
+        "folios: a warm pass over the file as it entered the page cache (folios as pages:count, first repetition, kpageflags, root only)",
+        &[
+            "page cache state",
+            "advice",
+            "faults",
+            "map_pages",
+            "pages/fault",
+            "FilePmdMapped kB",
+            "folios (pages:count)",
+        ],
         &rows,
     );
 }
