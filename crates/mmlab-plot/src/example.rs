@@ -1,7 +1,8 @@
 //! A made-up result file that declares one figure of every kind, with the
 //! awkward cases a real run has: repetitions (whiskers), log axes in bytes,
 //! a hardware counter this machine cannot read (nulls with a reason), a
-//! reference line, a grid with marked cells, residency strips. The tests and
+//! reference line, a guide (y = slope · x), a grid with marked cells,
+//! residency strips. The tests and
 //! the README's rendering benchmark draw it; no experiment produces it.
 
 use std::path::Path;
@@ -140,7 +141,15 @@ pub fn result(experiment: &str, scale: f64) -> ResultFile {
         label: "1 ms".into(),
         value: 1e6,
     });
-    time.how_to_read = "Each point is the median of the repetitions, the whisker spans p5 to p95. Both axes are logarithmic: parallel lines mean the same cost per byte.".into();
+    time.how_to_read = "Each point is the median of the repetitions, the whisker spans p5 to p95. Both axes are logarithmic: parallel lines mean the same cost per byte; mmap's points lie on the dotted guide of 180 ns per page.".into();
+    // A guide the caption points at: y = slope · x through mmap's points.
+    result.extra.insert(
+        crate::guides::KEY.into(),
+        json!({"time": [{
+            "label": "180 ns per 4 KiB page (y = 180 ns / 4096 B · x)",
+            "slope": 180.0 * scale / 4096.0,
+        }]}),
+    );
     time.claims = vec!["S5".into()];
 
     let mut tlb = spec(

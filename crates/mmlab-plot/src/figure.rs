@@ -55,7 +55,9 @@ pub fn draw(
     palette: &Palette,
     stem: &Path,
 ) -> anyhow::Result<Drawn> {
-    let outcome = match spec.kind {
+    // Guides are for line figures; declared for another kind (or declared
+    // wrongly), they make the figure say so instead of vanishing unseen.
+    let outcome = crate::guides::of(spec, sources).and_then(|_| match spec.kind {
         FigureKind::Line => crate::line::line(spec, sources, palette, stem),
         FigureKind::Bar => crate::bar::bar(spec, sources, palette, stem),
         FigureKind::Grid => match sources {
@@ -66,7 +68,7 @@ pub fn draw(
             [source] => crate::strips::strips(spec, source, stem),
             _ => Err(Unusable("a strips figure draws one run at a time".into())),
         },
-    };
+    });
     match outcome {
         Ok(drawn) => Ok(drawn),
         Err(Unusable(message)) => {

@@ -199,13 +199,24 @@ impl Heading {
 
 /// How the `index`-th reference line of a figure looks: a grey and a dash
 /// pattern of its own, so that several stay apart in the legend and plot.
-pub fn reference_line(scene: &mut Scene, index: usize, (from, to): (i32, i32), y: i32) {
+pub fn reference_look(index: usize) -> (Rgb, (f64, f64)) {
     const LOOKS: [(Rgb, (f64, f64)); 4] = [
         (Rgb(0x33, 0x33, 0x33), (8.0, 5.0)),
         (Rgb(0x77, 0x77, 0x77), (2.0, 4.0)),
         (Rgb(0x33, 0x33, 0x33), (18.0, 4.0)),
         (Rgb(0x77, 0x77, 0x77), (6.0, 10.0)),
     ];
-    let (colour, dash) = LOOKS[index % LOOKS.len()];
-    scene.pattern(vec![(from, y), (to, y)], colour, 2, dash);
+    LOOKS[index % LOOKS.len()]
+}
+
+/// The `index`-th reference line of a figure, horizontal at `y`.
+pub fn reference_line(scene: &mut Scene, index: usize, (from, to): (i32, i32), y: i32) {
+    reference_path(scene, index, vec![(from, y), (to, y)]);
+}
+
+/// The `index`-th reference line of a figure along `points` (a diagonal,
+/// a vertical line).
+pub fn reference_path(scene: &mut Scene, index: usize, points: Vec<(i32, i32)>) {
+    let (colour, dash) = reference_look(index);
+    scene.pattern(points, colour, 2, dash);
 }

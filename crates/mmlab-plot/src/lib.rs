@@ -17,6 +17,7 @@ pub mod example;
 pub mod figure;
 pub mod frame;
 pub mod grid;
+pub mod guides;
 mod html;
 pub mod line;
 pub mod palette;

@@ -9,12 +9,17 @@ use crate::data;
 use crate::figure::{
     Drawn, Source, Unusable, collect_series, legend_below, look, series_legend, subtitle,
 };
-use crate::frame::{Heading, LABEL_SIZE, MARGIN, TICK_SIZE, WIDTH};
+use crate::frame::{Heading, LABEL_SIZE, LegendItem, MARGIN, TICK_SIZE, WIDTH};
+use crate::guides::Guide;
 use crate::palette::Palette;
 use crate::scale::{Scale, TickFormat};
 use crate::scene::{Anchor, Rgb, Scene, ellipsize, text_width, wrap};
 
 pub const PLOT_HEIGHT: i32 = 400;
+
+/// Points along a slope guide (straight on linear and log-log axes; on one
+/// log axis and one linear a curve, so sampled).
+const GUIDE_STEPS: usize = 120;
 
 /// x, median y, and the p5-p95 whisker when there is one.
 type Point = (f64, f64, Option<(f64, f64)>);
@@ -74,6 +79,29 @@ pub fn line_scene(
         )));
     }
     ys.extend(spec.reference_lines.iter().map(|r| r.value));
+    // Guides widen the axes to show themselves: a vertical line its x, a
+    // slope its values at both ends of the data's x.
+    let guides = crate::guides::of(spec, sources)?;
+    let x_ends = {
+        let on_axis: Vec<f64> = xs
+            .iter()
+            .copied()
+            .filter(|x| !spec.x.log || *x > 0.0)
+            .collect();
+        let low = on_axis.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = on_axis.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        (low <= high).then_some((low, high))
+    };
+    for guide in &guides {
+        match guide {
+            Guide::Vertical { x, .. } => xs.push(*x),
+            Guide::Slope { slope, .. } => {
+                if let Some((low, high)) = x_ends {
+                    ys.extend([slope * low, slope * high]);
+                }
+            }
+        }
+    }
     let mut x_scale = Scale::tight(&xs, spec.x.log, TickFormat::for_field(&spec.x.field));
     let mut y_scale = Scale::new(&ys, spec.y.log, TickFormat::for_field(&spec.y.field), true);
     if n_not_numeric_x > 0 {
@@ -83,7 +111,14 @@ pub fn line_scene(
         ));
     }
 
-    let items = series_legend(spec, &series, sources, palette, false, &mut notes);
+    let mut items = series_legend(spec, &series, sources, palette, false, &mut notes);
+    let first_guide = spec.reference_lines.len();
+    for (i, guide) in guides.iter().enumerate() {
+        items.push(LegendItem::Reference {
+            text: guide.label().to_string(),
+            index: first_guide + i,
+        });
+    }
     let heading = Heading::new(&spec.title, &subtitle(spec, sources), WIDTH);
     let legend = legend_below(&items);
     let plot = PlotBox::new(&heading, &y_scale, PLOT_HEIGHT);
@@ -105,6 +140,25 @@ pub fn line_scene(
         if y_scale.can_show(reference.value) {
             let y = y_scale.pixel(reference.value);
             crate::frame::reference_line(&mut scene, index, (plot.left, plot.right), y);
+        }
+    }
+    for (i, guide) in guides.iter().enumerate() {
+        let points: Vec<(i32, i32)> = match guide {
+            Guide::Vertical { x, .. } if x_scale.contains(*x) => {
+                let px = x_scale.pixel(*x);
+                vec![(px, plot.top), (px, plot.bottom)]
+            }
+            Guide::Vertical { .. } => Vec::new(),
+            Guide::Slope { slope, .. } => (0..=GUIDE_STEPS)
+                .map(|step| x_scale.value_at(step as f64 / GUIDE_STEPS as f64))
+                .filter(|x| y_scale.contains(slope * x))
+                .map(|x| (x_scale.pixel(x), y_scale.pixel(slope * x)))
+                .collect(),
+        };
+        if points.len() > 1 {
+            crate::frame::reference_path(&mut scene, first_guide + i, points);
+        } else {
+            notes.push(format!("guide `{}` falls outside the plot", guide.label()));
         }
     }
     // Where each series is drawn, in pixels, before drawing any: a series

@@ -51,7 +51,10 @@ pub struct ReportOutput {
 pub fn write_report(input: &ReportInput, out_dir: &Path) -> anyhow::Result<ReportOutput> {
     let figures_dir = out_dir.join("figures");
     let figures = render_figures(input.results, &figures_dir)?;
-    let (problems, invalid_files) = figure_problems(&figures);
+    let (mut problems, invalid_files) = figure_problems(&figures);
+    for (_, result) in input.results {
+        problems.extend(crate::guides::stray(result));
+    }
     let html_path = out_dir.join("index.html");
     let markdown_path = out_dir.join("report.md");
     let html = html(input, out_dir, &figures, &problems);

@@ -327,6 +327,29 @@ impl Scale {
         }
     }
 
+    /// The value at fraction `t` of the axis (0 its low end, 1 its high
+    /// end; on a log axis with a zero floor, of its powers).
+    pub fn value_at(&self, t: f64) -> f64 {
+        let axis = self.low + t * (self.high - self.low);
+        match self.log_base {
+            Some(base) => base.powf(axis),
+            None => axis,
+        }
+    }
+
+    /// Whether `value` lies on the axis: within its range, or its zero.
+    pub fn contains(&self, value: f64) -> bool {
+        if !self.can_show(value) {
+            return false;
+        }
+        if self.log_base.is_some() && value == 0.0 {
+            return true;
+        }
+        let axis = self.to_axis(value);
+        let slack = (self.high - self.low) * 1e-9;
+        axis >= self.low - slack && axis <= self.high + slack
+    }
+
     /// Where the powers of a log axis start, in pixels (the low end of the
     /// axis, or [`ZERO_GAP`] past it when the axis has a zero floor).
     fn powers_from(&self) -> f64 {
