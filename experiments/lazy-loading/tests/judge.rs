@@ -1,18 +1,39 @@
-//! The judge on result files: the committed reference run
-//! (`results/reference/lazy-loading.json`, quick profile, 64 MiB, 3
-//! repetitions, caches dropped for S3), judged as it is and mutated to
-//! drive every rule to every verdict it can reach.
+//! The judge on result files: a run of this experiment frozen in
+//! `tests/fixtures/run-2026-12-02.json` (quick profile, 64 MiB, 3
+//! repetitions, Linux 6.18 on ext4, root, caches dropped for S3), judged as
+//! it is and mutated to drive every rule to every verdict it can reach; and
+//! the committed reference run, judged as stored. No kernel is involved:
+//! these read JSON only.
 
 use std::path::Path;
 
 use mmlab_core::{Claim, ResultFile, Verdict};
 use serde_json::{Value, json};
 
+/// A fixed run to mutate, frozen here so that re-recording
+/// `results/reference` does not move the numbers these tests check.
 fn reference() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-2026-12-02.json");
+    let result = mmlab_core::io::read_result(&path).unwrap();
+    serde_json::to_value(result).unwrap()
+}
+
+/// Today's committed reference run is judged as it is stored.
+#[test]
+fn the_committed_reference_run_is_judged_as_stored() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results/reference/lazy-loading.json");
     let result = mmlab_core::io::read_result(&path).unwrap();
-    serde_json::to_value(result).unwrap()
+    let verdicts = |claims: &[Claim]| {
+        claims
+            .iter()
+            .map(|c| (c.id.clone(), c.verdict))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        verdicts(&lazy_loading::judge::judge(&result)),
+        verdicts(&result.claims)
+    );
 }
 
 fn judged(file: &Value) -> Vec<Claim> {
@@ -90,7 +111,7 @@ const FILE_SECOND: &[(&str, &str)] = &[
 ];
 
 #[test]
-fn the_reference_run_is_judged_from_its_file() {
+fn the_fixture_run_is_judged_from_its_file() {
     let verdicts: Vec<Verdict> = judged(&reference()).iter().map(|c| c.verdict).collect();
     assert_eq!(
         verdicts,
@@ -124,13 +145,22 @@ fn s3_reaches_every_verdict() {
         "which hold more of the metadata than the slab does",
     );
 
+    // Where metadata lands is the data folder's filesystem's choice.
+    expect(
+        &file,
+        "S3",
+        Verdict::HoldsWithNuance,
+        "on ext4 (the data folder's filesystem), metadata blocks to Buffers",
+    );
+
     let mut no_buffers = reference();
     set_meminfo(&mut no_buffers, "stat ", "Buffers", 10);
+    no_buffers["env"]["data_dir_fs"] = json!("xfs");
     expect(
         &no_buffers,
         "S3",
         Verdict::Refuted,
-        "metadata did not land in Buffers",
+        "metadata did not land in Buffers on xfs",
     );
 
     let mut data_elsewhere = reference();
@@ -178,6 +208,44 @@ fn s6_reaches_every_verdict() {
         "touching 1 page took 1 fault(s) (1 major), read 8.0 MiB from storage and made 2048 pages resident",
     );
 
+    // The conditions: the disk's readahead window (the fingerprint's, else
+    // the param of older files), the kernel and the filesystem.
+    expect(
+        &reference(),
+        "S6",
+        Verdict::HoldsWithNuance,
+        "(read_ahead_kb of the data folder's disk is 8192: a fault's readahead reads up to 2048 pages)",
+    );
+    expect(
+        &reference(),
+        "S6",
+        Verdict::HoldsWithNuance,
+        "ext4 has them since Linux 6.16) and fault-around maps a large folio whole (Linux 6.18 and later); over single-page folios it maps at most 16 (this run: Linux 6.18.44-fc-v1045 on ext4)",
+    );
+    let mut older = reference();
+    older["env"]["data_dir_read_ahead_kb"] = json!("unknown: no block device");
+    older["params"]["read_ahead_kb"] = json!(128);
+    older["env"]["kernel"] = json!("6.1.0");
+    let warm_all = [
+        ("scenario", "touch-k"),
+        ("file_state", "warm"),
+        ("case", "sequential k=16384"),
+        ("phase", "touch"),
+    ];
+    set(&mut older, &warm_all, "n_faults", json!(1024));
+    expect(
+        &older,
+        "S6",
+        Verdict::HoldsWithNuance,
+        "(read_ahead_kb of the data folder's disk is 128: a fault's readahead reads up to 32 pages)",
+    );
+    expect(
+        &older,
+        "S6",
+        Verdict::HoldsWithNuance,
+        "took 1024 faults (16 pages per fault); fault-around maps up to 16 pages per fault (fault_around_bytes = 65536, the kernel's default, unreadable in this run; this run: Linux 6.1.0 on ext4)",
+    );
+
     let mut eager = reference();
     set(
         &mut eager,
@@ -204,12 +272,6 @@ fn s6_reaches_every_verdict() {
         ("phase", "touch"),
     ];
     set(&mut one_page, &one, "n_pages_resident_after", json!(1));
-    let warm_all = [
-        ("scenario", "touch-k"),
-        ("file_state", "warm"),
-        ("case", "sequential k=16384"),
-        ("phase", "touch"),
-    ];
     set(&mut one_page, &warm_all, "n_faults", json!(16_384));
     expect(&one_page, "S6", Verdict::Holds, "one page per reference");
 
@@ -238,6 +300,29 @@ fn s13_can_hold_only_where_map_populate_does_not_prefault() {
         Verdict::HoldsWithNuance,
         "no Linux run can do better",
     );
+    // Both passes summed every byte: their times stand side by side.
+    expect(
+        &reference(),
+        "S13",
+        Verdict::HoldsWithNuance,
+        "both passes summed every byte of the file with the same loop",
+    );
+    // A run whose mmap pass read one byte per page (recorded before the
+    // passes summed every byte) compares storage reads and faults only.
+    let mut unequal = reference();
+    set(
+        &mut unequal,
+        &[("scenario", "cold-vs-warm"), ("case", "mmap")],
+        "access",
+        Value::Null,
+    );
+    let claim = expect(
+        &unequal,
+        "S13",
+        Verdict::HoldsWithNuance,
+        "their times are not compared: in this run the mmap pass read one byte per page",
+    );
+    assert!(!claim.evidence.contains(" ms, and the read() pass"));
 
     let populate_mmap = [
         ("scenario", "advice"),
@@ -328,12 +413,26 @@ fn s13_can_hold_only_where_map_populate_does_not_prefault() {
 
 #[test]
 fn s15_is_decided_by_medians_and_reports_strays() {
-    expect(
+    let claim = expect(
         &reference(),
         "S15",
         Verdict::Holds,
         "no repetition entered the kernel",
     );
+    // What was tested, and what was not.
+    for part in [
+        "tested: writes to private anonymous memory already written once and reads of a warm MAP_SHARED file mapping",
+        "not tested, and each able to fault again after set-up: writes to a MAP_SHARED file mapping after writeback",
+        "NUMA hinting faults",
+        "reclaim of the mapped pages",
+    ] {
+        assert!(
+            claim.evidence.contains(part),
+            "{part} in {}",
+            claim.evidence
+        );
+    }
+    assert!(!claim.evidence.contains("only interrupts"));
 
     // One stray fault in one repetition is reported, not a refutation.
     let mut stray = reference();

@@ -126,6 +126,36 @@ fn a_small_run_writes_a_complete_result() {
         );
     }
 
+    // The cold-vs-warm passes do the same work: both summed every byte, and
+    // both sums equal the data file's checksum (else a data-mismatch
+    // warning).
+    let passes: Vec<&serde_json::Value> = result
+        .samples
+        .iter()
+        .filter(|s| s["scenario"] == "cold-vs-warm" && s["phase"] != "mmap")
+        .collect();
+    assert_eq!(passes.len(), 4, "mmap and read(), cold and warm");
+    for pass in &passes {
+        assert_eq!(
+            pass["access"],
+            lazy_loading::scenarios::ACCESS_EVERY_BYTE,
+            "{pass}"
+        );
+    }
+    assert!(
+        !result.warnings.iter().any(|w| w.kind == "data-mismatch"),
+        "{:?}",
+        result.warnings
+    );
+    // The touch-k figures draw y = pages touched as a series of their own.
+    let touch_k = result.extra["touch_k"].as_array().unwrap();
+    assert!(
+        touch_k
+            .iter()
+            .any(|r| r["series"] == lazy_loading::figures::REFERENCE_SERIES
+                && r["n_faults"] == r["n_pages_touched"])
+    );
+
     let strips = result.extra["residency"].as_array().unwrap();
     assert!(strips.len() >= 5);
     for row in strips {
