@@ -328,7 +328,12 @@ pub fn all(
         ),
         Axis::log("n_pages", "pages of the file in folios of this size"),
         Some("file_state"),
-        "Read from /proc/kpageflags (compound head and tail bits) for the frame behind every page of the fully mapped file, as root; first repetition. Compare with the pages-per-fault figure: one fault can map a whole large folio, while pages in single-page folios are mapped only as far as fault-around reaches (fault_around_bytes). Which sizes the kernel picks depends on how the file entered the page cache (the size of the write() calls, readahead, faults one page at a time) and on the filesystem and kernel version.",
+        &format!(
+            "Read from /proc/kpageflags (compound head and tail bits) for the frame behind every page of the fully mapped file, as root; first repetition (every repetition's histogram is in the samples' folio_histogram). Compare with the pages-per-fault figure: since Linux 6.18 one fault can map a whole large folio, while pages in single-page folios are mapped only as far as fault-around reaches ({}). Which sizes the kernel picks depends on how the file entered the page cache (the size of the write() calls, readahead, faults one page at a time), on the filesystem (ext4 caches files in large folios since Linux 6.16) and on the kernel version: this run is Linux {} on {}.",
+            facts.fault_around(),
+            facts.kernel,
+            facts.filesystem
+        ),
         &["S6"],
     );
     let cold_warm_time = figure(
