@@ -25,7 +25,7 @@ pub const CLAIMS: &[ClaimInfo] = &[
     ClaimInfo {
         id: "S3",
         statement: "the page cache holds file data; the buffer cache holds metadata",
-        decided_by: "/proc/meminfo Cached vs Buffers while reading file data vs walking many files",
+        decided_by: "on the lab's own scratch ext4, xfs and btrfs, each made cold by unmounting it: the data file's cached pages (mincore) and the block device's (cachestat) after reading file data vs after walking many files' metadata, /proc/meminfo Cached and Buffers beside them; with MMLAB_DROP_CACHES=1 also on the data folder's own filesystem",
     },
     ClaimInfo {
         id: "S4",

@@ -75,6 +75,9 @@ pub struct RunContext {
     /// `--memory-limit`: run the experiments that offer it (repeated-access)
     /// also inside a child memory cgroup with this limit, in bytes.
     pub memory_limit_bytes: Option<u64>,
+    /// `--filesystems`: the scratch filesystem kinds to make (`ext4`, `xfs`,
+    /// `btrfs`, `tmpfs`); `None` = every kind.
+    pub filesystems: Option<Vec<String>>,
     /// Whether a hardware PMU answered, or why not, for the fingerprint:
     /// the harness asks `mmlab_counters::probe::hardware_pmu` (only that
     /// crate opens perf events); the default says it was not asked.
@@ -94,6 +97,7 @@ impl Default for RunContext {
             data_dir_base: None,
             quiet: true,
             memory_limit_bytes: None,
+            filesystems: None,
             pmu: Err(PMU_NOT_PROBED.to_string()),
         }
     }

@@ -13,6 +13,7 @@ pub fn experiments() -> Vec<&'static dyn Experiment> {
         repeated_access::EXPERIMENT,
         copy_on_write::EXPERIMENT,
         who_calls_mmap::EXPERIMENT,
+        filesystems::EXPERIMENT,
     ]
 }
 
