@@ -2,7 +2,7 @@
 //! fault on a cached file page, a copy-on-write fault on a file page
 //! (MAP_PRIVATE, pre-faulted by reading), a copy-on-write fault after fork
 //! (in the child), a write fault after fork whose page is no longer shared
-//! (no copy), and a zero-fill fault on fresh anonymous memory. The time of
+//! (usually no copy: as root, the frames kept are counted), and a zero-fill fault on fresh anonymous memory. The time of
 //! the whole loop is divided by the faults counted in it.
 
 use std::time::{Duration, Instant};
@@ -36,6 +36,11 @@ pub struct FaultCost {
     pub ns_per_page: f64,
     pub pages_per_fault: f64,
     pub fault_source: String,
+    /// `write after fork, page no longer shared` only, as root: pages whose
+    /// frame stayed the same across the write (reused in place, no copy).
+    /// The kernel reuses a page only when nothing else holds a reference to
+    /// it, so this is usually, not always, every page. Null otherwise.
+    pub n_pages_frame_kept: Option<u64>,
     #[serde(flatten)]
     pub counters: serde_json::Map<String, serde_json::Value>,
 }
@@ -64,6 +69,7 @@ fn cost(
             0.0
         },
         fault_source: fault_source.to_string(),
+        n_pages_frame_kept: None,
         counters,
     }
 }
@@ -103,6 +109,7 @@ pub fn measure_fault_costs(
 
     let mut region = os::map_anonymous(len)?;
     os::write_pages(&mut region, 0..n);
+    let frames_before_fork = os::frames_of(&region);
     let raw = os::RawRegion::of(&region);
     let outcome = run_in_child(Duration::from_secs(30), move |channel| {
         // SAFETY: runs in the forked child, on its own copy of `region`.
@@ -134,7 +141,11 @@ pub fn measure_fault_costs(
         ),
     }
     let (_, c) = meter.measure(|| os::write_pages(&mut region, 0..n));
-    costs.push(from_counted(REUSE_FORK, repetition, n, c));
+    let mut reuse = from_counted(REUSE_FORK, repetition, n, c);
+    reuse.n_pages_frame_kept = frames_before_fork
+        .zip(os::frames_of(&region))
+        .map(|(before, after)| before.iter().zip(&after).filter(|(a, b)| a == b).count() as u64);
+    costs.push(reuse);
     drop(region);
 
     let mut fresh = os::map_anonymous(len)?;

@@ -67,6 +67,10 @@ pub struct FramesReport {
     pub file_bytes_unchanged_on_disk: Option<bool>,
     /// Minor faults the private write took (this thread, getrusage).
     pub private_write_faults: u64,
+    /// The folios that hold the (small) file in the page cache: page 0's
+    /// kpageflags say COMPOUND_HEAD when it is a large folio, and this says
+    /// how large.
+    pub folios: crate::folios::FolioRow,
 }
 
 impl FramesReport {
@@ -175,6 +179,8 @@ pub fn measure_frames(file: &DataFile) -> anyhow::Result<FramesReport> {
     seen.push((VIEW_READ_BUFFER, MOMENT_AFTER, look_here(&buffer)));
 
     let file_word = os::read_word_of_page(&handle, 0)?;
+    os::read_every_page(&shared);
+    let folios = crate::folios::of_mapping("frames", "after the private write", &shared);
     drop((shared, private));
     let file_bytes_unchanged_on_disk = match file.evict() {
         Ok(0) => Some(os::read_word_of_page(&handle, 0)? == original),
@@ -216,5 +222,6 @@ pub fn measure_frames(file: &DataFile) -> anyhow::Result<FramesReport> {
         file_bytes_unchanged: file_word == original,
         file_bytes_unchanged_on_disk,
         private_write_faults,
+        folios,
     })
 }

@@ -40,7 +40,7 @@ use crate::frames::{
     MOMENT_AFTER, MOMENT_BEFORE, VIEW_PRIVATE, VIEW_READ_BUFFER, VIEW_SHARED_CHILD,
     VIEW_SHARED_HERE,
 };
-use crate::memory_cost::{PATH_MMAP, PATH_READ};
+use crate::memory_cost::{PATH_MMAP, PATH_READ, PATH_READ_BEFORE, PATH_READ_STREAM};
 
 /// S4: a path holds a copy of the file when it grew by at least this
 /// fraction of the file (page cache, or anonymous memory for read()).
@@ -129,6 +129,10 @@ pub struct WriteRow {
 pub struct MemoryRow {
     pub path: String,
     pub file_size_bytes: u64,
+    /// The read() buffer's size (absent in files written before the
+    /// streaming path: their one read() path used a file-sized buffer).
+    #[serde(default)]
+    pub buffer_bytes: Option<u64>,
     pub page_cache_before_bytes: u64,
     pub page_cache_growth_bytes: i64,
     pub rss_anon_growth_bytes: i64,
@@ -230,7 +234,7 @@ fn mib(bytes: f64) -> String {
     format!("{:.1} MiB", bytes / (1024.0 * 1024.0))
 }
 
-pub const S4_RULE: &str = "two halves: the frames (pagemap) agree when MAP_SHARED in two processes and MAP_PRIVATE before a write are the page-cache frame and a read() buffer is another frame; the memory split agrees when, over the memory-cost repetitions that started cold, read()'s median anonymous growth is at least one_copy_fraction of the file and mmap's at most no_copy_fraction, both paths having filled the page cache with at least one_copy_fraction of it; refuted when a measured half disagrees, holds when both agree, holds-with-nuance when one agrees and the other was not measured, not-measured when neither was; a half is not measured without root (frames), with fewer than cold_repetitions_fraction of a path's repetitions starting with at most cold_start_cached_fraction of the file cached, or with a page cache that did not fill (memory), and such a half never refutes";
+pub const S4_RULE: &str = "two halves: the frames (pagemap) agree when MAP_SHARED in two processes and MAP_PRIVATE before a write are the page-cache frame and a read() buffer is another frame; the memory split agrees when, over the memory-cost repetitions that started cold, read()'s median anonymous growth is at least one_copy_fraction of the file and mmap's at most no_copy_fraction, both paths having filled the page cache with at least one_copy_fraction of it; refuted when a measured half disagrees, holds when both agree, holds-with-nuance when one agrees and the other was not measured, not-measured when neither was; a half is not measured without root (frames), with fewer than cold_repetitions_fraction of a path's repetitions starting with at most cold_start_cached_fraction of the file cached, or with a page cache that did not fill (memory), and such a half never refutes; the read() judged is one call into a buffer as large as the file, and a streaming read() through a reused 64 KiB buffer is reported beside it (its second copy is the buffer's size), never judged";
 
 fn s4_thresholds() -> [(&'static str, Value); 4] {
     [
@@ -294,6 +298,74 @@ struct PathMedians {
     anon: f64,
 }
 
+/// Whether a memory-cost sample is of `path` (the file-sized read() path
+/// had another name in older files).
+fn is_path(row: &MemoryRow, path: &str) -> bool {
+    row.path == path || (path == PATH_READ && row.path == PATH_READ_BEFORE)
+}
+
+/// The medians of `rows` of `path` over the repetitions that started cold;
+/// `None` when none did.
+fn cold_medians(rows: &[MemoryRow], path: &str, size: f64) -> Option<PathMedians> {
+    let cold: Vec<&MemoryRow> = rows
+        .iter()
+        .filter(|r| {
+            is_path(r, path)
+                && r.page_cache_before_bytes as f64 <= COLD_START_CACHED_FRACTION * size
+        })
+        .collect();
+    if cold.is_empty() {
+        return None;
+    }
+    let m = |f: fn(&MemoryRow) -> i64| {
+        median(&cold.iter().map(|r| f(r) as f64).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+    };
+    Some(PathMedians {
+        cache: m(|r| r.page_cache_growth_bytes),
+        anon: m(|r| r.rss_anon_growth_bytes),
+    })
+}
+
+/// A size as measured, small or large: `64 KiB`, `16.0 MiB`, `-4 KiB`.
+fn size_of(bytes: f64) -> String {
+    if bytes.abs() >= 1024.0 * 1024.0 {
+        mib(bytes)
+    } else {
+        let sign = if bytes < 0.0 { "-" } else { "" };
+        format!("{sign}{}", format_size(bytes.abs() as u64))
+    }
+}
+
+/// The streaming read() path, reported beside the split and never judged:
+/// a reused buffer makes the second copy as small as the buffer.
+fn streaming_sentence(rows: &[MemoryRow], size: f64) -> String {
+    let of_path: Vec<&MemoryRow> = rows.iter().filter(|r| r.path == PATH_READ_STREAM).collect();
+    let Some(first) = of_path.first() else {
+        return String::new();
+    };
+    let buffer = first.buffer_bytes;
+    let named = buffer.map_or_else(|| "a".to_string(), |b| format!("one {}", format_size(b)));
+    match cold_medians(rows, PATH_READ_STREAM, size) {
+        Some(p) => {
+            let about_the_buffer = buffer.is_some_and(|b| p.anon <= 2.0 * b as f64);
+            format!(
+                "; streaming it with read() calls into {named} buffer, reused, held {} of page cache + {} anonymous{}",
+                size_of(p.cache),
+                size_of(p.anon),
+                if about_the_buffer {
+                    " (a second copy the size of the buffer, not of the file)"
+                } else {
+                    ""
+                }
+            )
+        }
+        None => format!(
+            "; the streaming read() into {named} buffer was not measured: none of its {} repetitions started cold",
+            of_path.len()
+        ),
+    }
+}
+
 fn s4_memory(file: &File) -> Half {
     let rows = match &file.memory {
         Ok(rows) => rows,
@@ -321,7 +393,7 @@ fn s4_memory(file: &File) -> Half {
     };
     let mut medians = Vec::new();
     for path in [PATH_READ, PATH_MMAP] {
-        let of_path: Vec<&MemoryRow> = rows.iter().filter(|r| r.path == path).collect();
+        let of_path: Vec<&MemoryRow> = rows.iter().filter(|r| is_path(r, path)).collect();
         if of_path.is_empty() {
             return not_measured(format!("no {path} samples"));
         }
@@ -353,6 +425,11 @@ fn s4_memory(file: &File) -> Half {
         });
     }
     let [read, mmap] = [&medians[0], &medians[1]];
+    let read_buffer = rows
+        .iter()
+        .find(|r| is_path(r, PATH_READ))
+        .and_then(|r| r.buffer_bytes)
+        .unwrap_or(size as u64);
     for (path, p) in [(PATH_READ, read), (PATH_MMAP, mmap)] {
         // A cold path that did not fill the page cache was disturbed (its
         // pages reclaimed while it ran): its growth measures nothing.
@@ -366,12 +443,19 @@ fn s4_memory(file: &File) -> Half {
     }
     (
         format!(
-            "reading the {} file into a buffer held {} of page cache + {} of anonymous memory, mapping it {} of page cache + {} anonymous",
+            "reading the {} file with read() into one {} buffer{} held {} of page cache + {} of anonymous memory, mapping it {} of page cache + {} anonymous{}",
             format_size(size as u64),
+            format_size(read_buffer),
+            if read_buffer as f64 >= size {
+                " (as large as the file)"
+            } else {
+                ""
+            },
             mib(read.cache),
             mib(read.anon),
             mib(mmap.cache),
             mib(mmap.anon),
+            streaming_sentence(rows, size),
         ),
         Some(read.anon >= ONE_COPY_FRACTION * size && mmap.anon <= NO_COPY_FRACTION * size),
     )

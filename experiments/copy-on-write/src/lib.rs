@@ -15,6 +15,7 @@
 
 pub mod fault_cost;
 pub mod figures;
+pub mod folios;
 pub mod fork_cow;
 pub mod frames;
 pub mod judge;
@@ -139,7 +140,7 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     result.counters_available = meter.availability();
 
     let total_steps =
-        1 + 3 * memory_repetitions + ks.len() * repetitions + 3 + fork_sizes.len() + repetitions;
+        1 + 4 * memory_repetitions + ks.len() * repetitions + 3 + fork_sizes.len() + repetitions;
     let progress = context.progress(total_steps as u64, "copy-on-write");
 
     // Frames of one file page.
@@ -155,6 +156,8 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
         progress.set_message("memory cost");
         memory.push(memory_cost::measure_read(&file, repetition)?);
         progress.inc(1);
+        memory.push(memory_cost::measure_read_streaming(&file, repetition)?);
+        progress.inc(1);
         memory.push(memory_cost::measure_mmap(&file, repetition)?);
         progress.inc(1);
         memory.push(memory_cost::measure_mmap_two_processes(&file, repetition)?);
@@ -165,6 +168,13 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     progress.set_message("private writes");
     let shared = os::map_shared_read(&file)?;
     os::read_every_page(&shared);
+    // The folios the pre-read of every private mapping meets (the page
+    // cache as the last memory-cost path left it): with the fault-around
+    // window they explain the pre-read's fault count.
+    let mut folio_rows = vec![
+        frames.folios.clone(),
+        folios::of_mapping("data", MOMENT_FOLIOS_PRE_READ, &shared),
+    ];
     let mut writes = Vec::new();
     for repetition in 0..repetitions {
         for &k in &ks {
@@ -196,6 +206,12 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     // What one fault costs (the file is warm again first).
     progress.set_message("fault cost");
     std::fs::read(&file.path).with_context(|| format!("read {}", file.path.display()))?;
+    {
+        let warm = os::map_shared_read(&file)?;
+        os::read_every_page(&warm);
+        folio_rows.push(folios::of_mapping("data", MOMENT_FOLIOS_FAULT_COST, &warm));
+    }
+    let fault_around = folios::fault_around();
     let mut fault_costs = Vec::new();
     for repetition in 0..repetitions {
         fault_costs.extend(fault_cost::measure_fault_costs(&meter, &file, repetition)?);
@@ -229,6 +245,12 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     result.extra.insert("fork_frames".into(), json!(fork.rows));
     result.extra.insert("fork".into(), json!(fork));
     result.extra.insert("visibility".into(), json!(visibility));
+    result
+        .extra
+        .insert("page_cache_folios".into(), json!(folio_rows));
+    result
+        .extra
+        .insert("fault_around".into(), json!(fault_around));
     result.extra.insert(
         "checks".into(),
         json!({
@@ -317,11 +339,7 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
             &values,
         ));
     }
-    for path in [
-        memory_cost::PATH_READ,
-        memory_cost::PATH_MMAP,
-        memory_cost::PATH_MMAP_TWO,
-    ] {
+    for path in memory_cost::PATHS {
         let values: Vec<f64> = memory
             .iter()
             .filter(|m| m.path == path)
@@ -378,19 +396,50 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     }
 
     if !context.quiet {
-        print_summary(&frames, &fork, &writes, &memory, &fault_costs, &fork_costs);
+        print_summary(
+            &Printed {
+                frames: &frames,
+                fork: &fork,
+                writes: &writes,
+                memory: &memory,
+                fault_costs: &fault_costs,
+                fork_costs: &fork_costs,
+                folios: &folio_rows,
+                fault_around: &fault_around,
+            },
+            page,
+        );
     }
     Ok(result.finish(started))
 }
 
-fn print_summary(
-    frames: &frames::FramesReport,
-    fork: &fork_cow::ForkReport,
-    writes: &[private_writes::WritePoint],
-    memory: &[memory_cost::MemoryPoint],
-    fault_costs: &[fault_cost::FaultCost],
-    fork_costs: &[fork_cow::ForkCost],
-) {
+/// The moments at which the data file's folios are recorded.
+pub const MOMENT_FOLIOS_PRE_READ: &str = "private-writes pre-read";
+pub const MOMENT_FOLIOS_FAULT_COST: &str = "fault-cost, after read() warmed the file";
+
+/// What the printed summary shows.
+struct Printed<'a> {
+    frames: &'a frames::FramesReport,
+    fork: &'a fork_cow::ForkReport,
+    writes: &'a [private_writes::WritePoint],
+    memory: &'a [memory_cost::MemoryPoint],
+    fault_costs: &'a [fault_cost::FaultCost],
+    fork_costs: &'a [fork_cow::ForkCost],
+    folios: &'a [folios::FolioRow],
+    fault_around: &'a folios::FaultAround,
+}
+
+fn print_summary(p: &Printed<'_>, page: u64) {
+    let Printed {
+        frames,
+        fork,
+        writes,
+        memory,
+        fault_costs,
+        fork_costs,
+        folios,
+        fault_around,
+    } = p;
     println!("  frames of the file's page 0 (PFN from pagemap; * = the page-cache frame):");
     println!(
         "    {:<28} {:>18} {:>18}  kpageflags after",
@@ -423,15 +472,16 @@ fn print_summary(
         );
     }
     println!(
-        "  fork: child's write took {} fault(s), parent's {} fault(s); after the child ended a write took {} fault(s) and kept its frame: {} (repeated {} times: faulted in {}, frame {})",
+        "  fork: the child's write took {} fault(s), the parent's {}; after the child ended, a write faulted in {} of {} repetitions and kept its frame in {}",
         fork.child_write_faults,
         fork.parent_write_faults,
-        fork.reuse_write_faults,
-        fork.reuse_kept_frame
-            .map_or("not-measured".to_string(), |b| b.to_string()),
-        fork.reuse.n_repetitions,
         fork.reuse.n_write_faulted,
-        fork.reuse.describe()
+        fork.reuse.n_repetitions,
+        if fork.reuse.n_measured == 0 {
+            fork.reuse.describe()
+        } else {
+            format!("{} of {}", fork.reuse.n_kept, fork.reuse.n_measured)
+        }
     );
     let mut ks: Vec<usize> = writes.iter().map(|w| w.n_pages_written).collect();
     ks.dedup();
@@ -452,20 +502,57 @@ fn print_summary(
         "  MAP_PRIVATE pages written -> write faults (median): {}",
         faults.join(", ")
     );
-    for path in [
-        memory_cost::PATH_READ,
-        memory_cost::PATH_MMAP,
-        memory_cost::PATH_MMAP_TWO,
-    ] {
+    let pre_read: Vec<f64> = writes
+        .iter()
+        .map(|w| w.n_faults_prefault_read as f64)
+        .collect();
+    let n_pages = writes.first().map_or(0, |w| w.n_pages_file) as u64;
+    let window_pages = fault_around.bytes / page.max(1);
+    let mut starts: Vec<u64> = writes
+        .iter()
+        .map(|w| w.mapping_start_in_page_table_pages)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    println!(
+        "  pre-read of each MAP_PRIVATE mapping: {:.0} faults (median) for {n_pages} pages; {}; mappings began {} pages into a {}-aligned block (one page table's reach)",
+        median(&pre_read).unwrap_or(f64::NAN),
+        fault_around.describe(),
+        starts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        format_size(folios::page_table_reach_bytes(page))
+    );
+    for row in folios.iter() {
+        let expected = match folios::read_faults_one_per_window_or_folio(
+            row.folio_histogram.as_ref(),
+            window_pages,
+            &starts,
+        ) {
+            Some(n) if row.file == "data" => format!(
+                "; one fault per {window_pages}-page window or per larger folio would be {n} faults"
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "  page-cache folios, {} file, {}: {}{expected}",
+            row.file,
+            row.moment,
+            row.describe()
+        );
+    }
+    for path in memory_cost::PATHS {
         let of_path: Vec<&memory_cost::MemoryPoint> =
             memory.iter().filter(|m| m.path == path).collect();
         if let Some(m) = of_path.first() {
             println!(
-                "  memory, {path}: page cache +{:.1} MiB, RssAnon +{:.1} MiB, RssFile +{:.1} MiB, mapping Pss {:.1} MiB",
-                m.page_cache_growth_bytes as f64 / MIB,
-                m.rss_anon_growth_bytes as f64 / MIB,
-                m.rss_file_growth_bytes as f64 / MIB,
-                m.mapping_pss_bytes as f64 / MIB
+                "  memory, {path}: page cache {}, RssAnon {}, RssFile {}, mapping Pss {}",
+                signed_size(m.page_cache_growth_bytes),
+                signed_size(m.rss_anon_growth_bytes),
+                signed_size(m.rss_file_growth_bytes),
+                format_size(m.mapping_pss_bytes)
             );
         }
     }
@@ -476,10 +563,22 @@ fn print_summary(
             .collect();
         let ns: Vec<f64> = of_type.iter().map(|c| c.ns_per_fault).collect();
         let pages: Vec<f64> = of_type.iter().map(|c| c.pages_per_fault).collect();
+        let kept: Vec<String> = of_type
+            .iter()
+            .filter_map(|c| {
+                c.n_pages_frame_kept
+                    .map(|k| format!("{k} of {}", c.n_pages))
+            })
+            .collect();
         println!(
-            "  fault cost, {fault_type}: {:.0} ns per fault ({:.1} pages per fault)",
+            "  fault cost, {fault_type}: {:.0} ns per fault ({:.1} pages per fault){}",
             median(&ns).unwrap_or(f64::NAN),
-            median(&pages).unwrap_or(f64::NAN)
+            median(&pages).unwrap_or(f64::NAN),
+            if kept.is_empty() {
+                String::new()
+            } else {
+                format!("; frames kept per repetition: {}", kept.join(", "))
+            }
         );
     }
     let mut sizes: Vec<u64> = fork_costs.iter().map(|f| f.parent_anon_bytes).collect();
@@ -503,6 +602,12 @@ fn print_summary(
         "  fork() time by parent memory (median): {}",
         forks.join(", ")
     );
+}
+
+/// `+16 MiB`, `-4 KiB`: a growth as measured, sign kept.
+fn signed_size(bytes: i64) -> String {
+    let sign = if bytes < 0 { "-" } else { "+" };
+    format!("{sign}{}", format_size(bytes.unsigned_abs()))
 }
 
 #[cfg(test)]

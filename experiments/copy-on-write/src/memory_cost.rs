@@ -1,5 +1,8 @@
 //! Scenario "memory-cost" (S4): what holding a whole file costs in physical
-//! memory, read() into a buffer against mmap. Each path starts from a cold
+//! memory, read() against mmap. read() runs twice: into one buffer as large
+//! as the file (the whole file held twice), and as a streaming program
+//! reads, through one reused 64 KiB buffer (the second copy is the buffer's
+//! size, the page cache still the file's). Each path starts from a cold
 //! file (evicted from the page cache), so the page cache it fills is its own:
 //! the file's resident pages (mincore, exact), `Cached` of /proc/meminfo
 //! (system-wide, noisy on a busy machine), this process's RssAnon and
@@ -26,9 +29,17 @@ use serde::Serialize;
 
 use crate::os;
 
-pub const PATH_READ: &str = "read() into a buffer";
+pub const PATH_READ: &str = "read() into a file-sized buffer";
+/// The name of [`PATH_READ`] in result files written before the streaming
+/// path existed (the buffer was file-sized then too).
+pub const PATH_READ_BEFORE: &str = "read() into a buffer";
+pub const PATH_READ_STREAM: &str = "read() through a reused 64 KiB buffer";
+/// The buffer of [`PATH_READ_STREAM`].
+pub const STREAM_BUFFER_BYTES: usize = 64 << 10;
 pub const PATH_MMAP: &str = "mmap MAP_SHARED";
 pub const PATH_MMAP_TWO: &str = "mmap MAP_SHARED, two processes";
+/// Every path, in the order of the run and the figure.
+pub const PATHS: [&str; 4] = [PATH_READ, PATH_READ_STREAM, PATH_MMAP, PATH_MMAP_TWO];
 
 /// One path's memory cost; sizes in bytes.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +47,9 @@ pub struct MemoryPoint {
     pub path: String,
     pub repetition: usize,
     pub file_size_bytes: u64,
+    /// The user buffer read() copied into (the file's size, or
+    /// [`STREAM_BUFFER_BYTES`]); null for the mmap paths.
+    pub buffer_bytes: Option<u64>,
     /// Pages still cached after eviction (0 = the path started cold).
     pub page_cache_before_bytes: u64,
     /// Growth of the file's own resident pages (mincore); signed, a negative
@@ -101,6 +115,7 @@ fn point(
         path: path.to_string(),
         repetition,
         file_size_bytes: file.size_bytes,
+        buffer_bytes: None,
         page_cache_before_bytes: before.page_cache_bytes,
         page_cache_growth_bytes,
         meminfo_cached_growth_bytes: kib_growth(after.cached_kib, before.cached_kib),
@@ -135,9 +150,55 @@ pub fn measure_read(file: &DataFile, repetition: usize) -> anyhow::Result<Memory
     let elapsed_ns = started.elapsed().as_nanos() as u64;
     let after = snapshot(file)?;
     let mapping = smaps_entry(None, buffer.as_ptr() as usize)?;
-    Ok(point(
+    let mut result = point(
         PATH_READ, repetition, file, before, after, &mapping, elapsed_ns,
-    ))
+    );
+    result.buffer_bytes = Some(len as u64);
+    Ok(result)
+}
+
+/// Reads the whole (evicted) file as a streaming program does: read() calls
+/// of [`STREAM_BUFFER_BYTES`] into one buffer that is reused, so the second
+/// copy is only as large as the buffer while the page cache holds the file.
+pub fn measure_read_streaming(file: &DataFile, repetition: usize) -> anyhow::Result<MemoryPoint> {
+    file.evict()?;
+    let handle = file.open()?;
+    let before = snapshot(file)?;
+    let started = Instant::now();
+    let mut buffer = os::map_anonymous(STREAM_BUFFER_BYTES)?;
+    let mut offset = 0u64;
+    let mut sum = 0u64;
+    loop {
+        let n = handle
+            .read_at(&mut buffer[..], offset)
+            .with_context(|| format!("read() of {}", file.path.display()))?;
+        if n == 0 {
+            break;
+        }
+        sum = sum.wrapping_add(os::read_every_page(&buffer[..n]));
+        offset += n as u64;
+    }
+    std::hint::black_box(sum);
+    let elapsed_ns = started.elapsed().as_nanos() as u64;
+    anyhow::ensure!(
+        offset == file.size_bytes,
+        "read {offset} of the {} bytes of {}",
+        file.size_bytes,
+        file.path.display()
+    );
+    let after = snapshot(file)?;
+    let mapping = smaps_entry(None, buffer.as_ptr() as usize)?;
+    let mut result = point(
+        PATH_READ_STREAM,
+        repetition,
+        file,
+        before,
+        after,
+        &mapping,
+        elapsed_ns,
+    );
+    result.buffer_bytes = Some(STREAM_BUFFER_BYTES as u64);
+    Ok(result)
 }
 
 /// Maps the whole (evicted) file MAP_SHARED and reads every page.

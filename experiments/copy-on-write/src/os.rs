@@ -126,6 +126,26 @@ pub fn frame_of(addr: *const u8) -> Result<PagemapEntry, FrameError> {
     pagemap_entry(None, addr as usize)
 }
 
+/// The frame numbers behind every page of `bytes` in this process, read
+/// from /proc/self/pagemap in one call; `None` where frames are unreadable
+/// (no root: pagemap shows 0) or a page is not present.
+pub fn frames_of(bytes: &[u8]) -> Option<Vec<u64>> {
+    let page = page_size();
+    let n = bytes.len().div_ceil(page);
+    let pagemap = File::open("/proc/self/pagemap").ok()?;
+    let mut words = vec![0u8; n * 8];
+    pagemap
+        .read_exact_at(&mut words, (bytes.as_ptr() as usize / page * 8) as u64)
+        .ok()?;
+    words
+        .chunks_exact(8)
+        .map(|word| {
+            let entry = decode_pagemap(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+            (entry.present && entry.pfn != 0).then_some(entry.pfn)
+        })
+        .collect()
+}
+
 /// A frame number as the table prints it (`0x1a2b3`).
 pub fn pfn_hex(pfn: u64) -> String {
     format!("{pfn:#x}")

@@ -1,15 +1,28 @@
-//! Fixture tests of the judge step: the committed reference run (quick
-//! profile, 16 MiB, ext4, root), mutated, drives each rule to each verdict
-//! it can reach. No kernel is involved: these read JSON only.
+//! Fixture tests of the judge step: a run recorded on the project's machine
+//! (`tests/fixtures/copy-on-write.json`: quick profile, 16 MiB, ext4, root,
+//! Linux 6.18; only the private-writes and memory-cost samples kept, without
+//! their counter fields; summaries, figures and the figure tables cut out;
+//! the stored claims emptied), mutated, drives each rule to each verdict it
+//! can reach; and the committed reference run, whichever version of the
+//! format it was recorded with, is judged as it was recorded. No kernel is
+//! involved: these read JSON only.
 
 use copy_on_write::frames::{
     MOMENT_AFTER, MOMENT_BEFORE, VIEW_PRIVATE, VIEW_READ_BUFFER, VIEW_SHARED_HERE,
 };
 use copy_on_write::judge::{judge, within_one_percent};
-use copy_on_write::memory_cost::{PATH_MMAP, PATH_READ};
+use copy_on_write::memory_cost::{PATH_MMAP, PATH_READ, PATH_READ_BEFORE, PATH_READ_STREAM};
 use mmlab_core::datafile::DISK_DATA_DIR;
 use mmlab_core::{Claim, ResultFile, Verdict};
 use serde_json::{Value, json};
+fn fixture() -> ResultFile {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/copy-on-write.json"
+    );
+    mmlab_core::io::read_result(std::path::Path::new(path)).expect("the fixture run")
+}
+
 fn reference() -> ResultFile {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -67,8 +80,8 @@ fn without_root(result: &mut ResultFile) {
 }
 
 #[test]
-fn the_reference_run_is_judged_as_it_was_recorded() {
-    let (s4, s9) = verdicts(&reference());
+fn the_recorded_run_is_judged_as_it_ran() {
+    let (s4, s9) = verdicts(&fixture());
     assert_eq!(s4.verdict, Verdict::Holds, "{}", s4.evidence);
     assert_eq!(s9.verdict, Verdict::HoldsWithNuance, "{}", s9.evidence);
     assert!(
@@ -76,31 +89,111 @@ fn the_reference_run_is_judged_as_it_was_recorded() {
         "{}",
         s9.evidence
     );
+    for needle in [
+        "reading the 16 MiB file with read() into one 16 MiB buffer (as large as the file) held 16.0 MiB of page cache + 16.0 MiB of anonymous memory, mapping it 16.0 MiB of page cache + 0.0 MiB anonymous",
+        "; streaming it with read() calls into one 64 KiB buffer, reused, held 16.0 MiB of page cache + 64 KiB anonymous (a second copy the size of the buffer, not of the file)",
+    ] {
+        assert!(s4.evidence.contains(needle), "{needle}: {}", s4.evidence);
+    }
+}
+
+#[test]
+fn the_reference_run_is_judged_as_it_was_recorded() {
+    // Whatever format the committed reference has (before or after the
+    // streaming path), today's rules give its stored verdicts.
+    let stored = reference();
+    let (s4, s9) = verdicts(&stored);
+    for claim in [&s4, &s9] {
+        let recorded = stored.claims.iter().find(|c| c.id == claim.id).unwrap();
+        assert_eq!(claim.verdict, recorded.verdict, "{}", claim.evidence);
+    }
     assert!(
         s4.evidence
-            .contains("reading the 16 MiB file into a buffer held 16.0 MiB of page cache + 16.0 MiB of anonymous memory"),
+            .contains("into one 16 MiB buffer (as large as the file)"),
         "{}",
         s4.evidence
     );
 }
 
 #[test]
+fn the_streaming_read_is_reported_and_never_judged() {
+    // A streaming path that held a whole second copy: said as measured,
+    // without the "size of the buffer" remark, and the verdict stays.
+    let mut result = fixture();
+    each_sample(&mut result, "memory-cost", |s| {
+        if s["path"] == PATH_READ_STREAM {
+            s["rss_anon_growth_bytes"] = json!(16 << 20);
+        }
+    });
+    let (s4, _) = verdicts(&result);
+    assert_eq!(s4.verdict, Verdict::Holds, "{}", s4.evidence);
+    assert!(
+        s4.evidence
+            .contains("reused, held 16.0 MiB of page cache + 16.0 MiB anonymous"),
+        "{}",
+        s4.evidence
+    );
+    assert!(
+        !s4.evidence.contains("size of the buffer"),
+        "{}",
+        s4.evidence
+    );
+    // Warm at every start: not measured, and still no effect on S4.
+    let mut result = fixture();
+    each_sample(&mut result, "memory-cost", |s| {
+        if s["path"] == PATH_READ_STREAM {
+            s["page_cache_before_bytes"] = json!(16 << 20);
+        }
+    });
+    let (s4, _) = verdicts(&result);
+    assert_eq!(s4.verdict, Verdict::Holds, "{}", s4.evidence);
+    assert!(
+        s4.evidence.contains(
+            "the streaming read() into one 64 KiB buffer was not measured: none of its 3 repetitions started cold"
+        ),
+        "{}",
+        s4.evidence
+    );
+    // A file from before the streaming path: the read() path under its old
+    // name, without buffer_bytes, is the file-sized one.
+    let mut result = fixture();
+    result
+        .samples
+        .retain(|s| !(s["scenario"] == "memory-cost" && s["path"] == PATH_READ_STREAM));
+    each_sample(&mut result, "memory-cost", |s| {
+        if s["path"] == PATH_READ {
+            s["path"] = json!(PATH_READ_BEFORE);
+        }
+        s.as_object_mut().unwrap().remove("buffer_bytes");
+    });
+    let (s4, _) = verdicts(&result);
+    assert_eq!(s4.verdict, Verdict::Holds, "{}", s4.evidence);
+    assert!(
+        s4.evidence
+            .contains("with read() into one 16 MiB buffer (as large as the file) held 16.0 MiB"),
+        "{}",
+        s4.evidence
+    );
+    assert!(!s4.evidence.contains("streaming"), "{}", s4.evidence);
+}
+
+#[test]
 fn s4_holds_with_nuance_with_one_half_only() {
     // tmpfs: the frames decide, the memory split is not measured.
-    let mut result = reference();
+    let mut result = fixture();
     on_tmpfs(&mut result);
     let (s4, _) = verdicts(&result);
     assert_eq!(s4.verdict, Verdict::HoldsWithNuance, "{}", s4.evidence);
     for needle in [
         "memory split (page cache against anonymous memory) was not measured",
-        "3 of 3 repetitions of read() into a buffer started with the file still cached (up to 16.0 MiB of 16.0 MiB)",
+        "3 of 3 repetitions of read() into a file-sized buffer started with the file still cached (up to 16.0 MiB of 16.0 MiB)",
         "tmpfs",
         DISK_DATA_DIR,
     ] {
         assert!(s4.evidence.contains(needle), "{needle}: {}", s4.evidence);
     }
     // No root: the memory split decides.
-    let mut result = reference();
+    let mut result = fixture();
     without_root(&mut result);
     let (s4, _) = verdicts(&result);
     assert_eq!(s4.verdict, Verdict::HoldsWithNuance, "{}", s4.evidence);
@@ -114,13 +207,13 @@ fn s4_holds_with_nuance_with_one_half_only() {
 
 #[test]
 fn s4_is_not_measured_without_either_half_and_never_refuted_by_a_failed_eviction() {
-    let mut result = reference();
+    let mut result = fixture();
     on_tmpfs(&mut result);
     without_root(&mut result);
     let (s4, _) = verdicts(&result);
     assert_eq!(s4.verdict, Verdict::NotMeasured, "{}", s4.evidence);
     // Off tmpfs an incomplete eviction is named as such.
-    let mut result = reference();
+    let mut result = fixture();
     without_root(&mut result);
     each_sample(&mut result, "memory-cost", |s| {
         s["page_cache_before_bytes"] = json!(8 << 20);
@@ -135,7 +228,7 @@ fn s4_is_not_measured_without_either_half_and_never_refuted_by_a_failed_eviction
         s4.evidence
     );
     // A cold start whose page cache did not fill measures nothing either.
-    let mut result = reference();
+    let mut result = fixture();
     without_root(&mut result);
     each_sample(&mut result, "memory-cost", |s| {
         s["page_cache_growth_bytes"] = json!(1 << 20);
@@ -148,7 +241,7 @@ fn s4_is_not_measured_without_either_half_and_never_refuted_by_a_failed_eviction
         s4.evidence
     );
     // A file without the tables says what is missing.
-    let mut result = reference();
+    let mut result = fixture();
     result.extra.remove("frames");
     result.samples.retain(|s| s["scenario"] != "memory-cost");
     let (s4, s9) = verdicts(&result);
@@ -159,7 +252,7 @@ fn s4_is_not_measured_without_either_half_and_never_refuted_by_a_failed_eviction
 
 #[test]
 fn one_warm_repetition_of_three_does_not_decide_s4() {
-    let mut result = reference();
+    let mut result = fixture();
     let mut first = true;
     for sample in result
         .samples
@@ -178,7 +271,7 @@ fn one_warm_repetition_of_three_does_not_decide_s4() {
 #[test]
 fn s4_is_refuted_by_what_was_measured() {
     // A cold mmap path that held an anonymous copy.
-    let mut result = reference();
+    let mut result = fixture();
     each_sample(&mut result, "memory-cost", |s| {
         if s["path"] == PATH_MMAP {
             s["rss_anon_growth_bytes"] = json!(16 << 20);
@@ -188,7 +281,7 @@ fn s4_is_refuted_by_what_was_measured() {
     assert_eq!(s4.verdict, Verdict::Refuted, "{}", s4.evidence);
     // A read() buffer in the page-cache frame, even with the memory
     // half not measured (tmpfs).
-    let mut result = reference();
+    let mut result = fixture();
     on_tmpfs(&mut result);
     let cache = frame_cell(&mut result, VIEW_SHARED_HERE, MOMENT_BEFORE)["pfn"].clone();
     frame_cell(&mut result, VIEW_READ_BUFFER, MOMENT_BEFORE)["pfn"] = cache;
@@ -203,7 +296,7 @@ fn snapshot(result: &mut ResultFile) {
 
 #[test]
 fn s9_holds_only_for_a_private_mapping_that_isolates_both_ways() {
-    let mut result = reference();
+    let mut result = fixture();
     snapshot(&mut result);
     let (_, s9) = verdicts(&result);
     assert_eq!(s9.verdict, Verdict::Holds, "{}", s9.evidence);
@@ -213,7 +306,7 @@ fn s9_holds_only_for_a_private_mapping_that_isolates_both_ways() {
 #[test]
 fn s9_nuances() {
     // Faults not one per page.
-    let mut result = reference();
+    let mut result = fixture();
     snapshot(&mut result);
     each_sample(&mut result, "private-writes", |s| {
         if s["n_pages_written"] == 256 {
@@ -228,7 +321,7 @@ fn s9_nuances() {
         s9.evidence
     );
     // One repetition off in five does not move the median.
-    let mut result = reference();
+    let mut result = fixture();
     snapshot(&mut result);
     each_sample(&mut result, "private-writes", |s| {
         if s["n_pages_written"] == 256 && s["repetition"] == 0 {
@@ -237,7 +330,7 @@ fn s9_nuances() {
     });
     assert_eq!(verdicts(&result).1.verdict, Verdict::Holds);
     // The disk not checked (tmpfs).
-    let mut result = reference();
+    let mut result = fixture();
     snapshot(&mut result);
     on_tmpfs(&mut result);
     let (_, s9) = verdicts(&result);
@@ -252,7 +345,7 @@ fn s9_nuances() {
 
 #[test]
 fn s9_is_refuted_by_a_leak_or_a_lost_write() {
-    let mut result = reference();
+    let mut result = fixture();
     each_sample(&mut result, "private-writes", |s| {
         if s["n_pages_written"] == 16 && s["repetition"] == 2 {
             s["n_written_pages_unchanged_read"] = json!(15);
@@ -263,15 +356,15 @@ fn s9_is_refuted_by_a_leak_or_a_lost_write() {
     assert!(s9.evidence.contains("did NOT all keep"), "{}", s9.evidence);
     assert!(s9.evidence.contains("1 through pread()"), "{}", s9.evidence);
 
-    let mut result = reference();
+    let mut result = fixture();
     result.extra["checks"]["data_file_unchanged_on_disk_after_private_writes"] = json!(false);
     assert_eq!(verdicts(&result).1.verdict, Verdict::Refuted);
 
-    let mut result = reference();
+    let mut result = fixture();
     result.extra["checks"]["second_process_written_pages_unchanged"] = json!(4000);
     assert_eq!(verdicts(&result).1.verdict, Verdict::Refuted);
 
-    let mut result = reference();
+    let mut result = fixture();
     frame_cell(&mut result, VIEW_PRIVATE, MOMENT_AFTER)["shows_private_write"] = json!(false);
     let (_, s9) = verdicts(&result);
     assert_eq!(s9.verdict, Verdict::Refuted, "{}", s9.evidence);
@@ -285,13 +378,13 @@ fn s9_is_refuted_by_a_leak_or_a_lost_write() {
 #[test]
 fn s9_is_not_measured_without_its_tables() {
     for key in ["checks", "visibility"] {
-        let mut result = reference();
+        let mut result = fixture();
         result.extra.remove(key);
         let (_, s9) = verdicts(&result);
         assert_eq!(s9.verdict, Verdict::NotMeasured, "{}", s9.evidence);
         assert!(s9.evidence.contains(key), "{}", s9.evidence);
     }
-    let mut result = reference();
+    let mut result = fixture();
     result.samples.retain(|s| s["scenario"] != "private-writes");
     let (_, s9) = verdicts(&result);
     assert_eq!(s9.verdict, Verdict::NotMeasured, "{}", s9.evidence);

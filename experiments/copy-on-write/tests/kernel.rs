@@ -226,6 +226,29 @@ fn a_quick_run_writes_verdicts_figures_and_tables_that_match() {
     assert_eq!(judge::judge(&read_back), result.claims);
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(json["frames"].as_array().unwrap().len(), 8);
+    // The folios are recorded (as root) for the frames file and twice for
+    // the data file; their pages and the pages not present add up to the
+    // mapping's. Their sizes are the kernel's choice: data, not asserted.
+    let folio_rows = json["page_cache_folios"].as_array().unwrap();
+    assert_eq!(folio_rows.len(), 3, "{folio_rows:#?}");
+    for row in folio_rows {
+        println!("folios: {row}");
+        match row["folio_histogram"].as_object() {
+            Some(histogram) => {
+                let pages: u64 = histogram
+                    .iter()
+                    .map(|(size, n)| size.parse::<u64>().unwrap() * n.as_u64().unwrap())
+                    .sum();
+                assert_eq!(
+                    pages + row["n_pages_not_present"].as_u64().unwrap(),
+                    row["n_pages_file"].as_u64().unwrap(),
+                    "{row}"
+                );
+            }
+            None => assert!(!mmlab_core::fingerprint::is_root(), "{row}"),
+        }
+    }
+    assert!(json["fault_around"]["bytes"].as_u64().unwrap() > 0);
     let (s4, s9) = (&result.claims[0], &result.claims[1]);
     println!(
         "S4 {}: {}\nS9 {}: {}",
