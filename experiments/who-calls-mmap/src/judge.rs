@@ -146,6 +146,9 @@ pub struct MmapRow {
     pub fd_path: Option<String>,
     #[serde(default)]
     pub errno: Option<String>,
+    /// The address mmap returned (or its error).
+    #[serde(default)]
+    pub return_value: Option<i64>,
 }
 
 impl MmapRow {
@@ -702,7 +705,7 @@ fn s5(view: &View) -> Claim {
     };
     let stray = stray.unwrap_or(0);
     let evidence = format!(
-        "for the {} file, read() in {} blocks made {} read calls of it ({} blocks), std::fs::read made {} into one buffer of the file's size ({} anonymous mmap from malloc, {} minor faults while read() filled it), memmap2 made {} mmap and {} read calls of it and then took {} page fault(s) in its first pass over {} pages (kernel entries that are not system calls), and {} fault(s) and {} traced system calls (memory and file I/O) in a second pass",
+        "for the {} file, read() in {} blocks made {} read calls of it ({} blocks), std::fs::read made {} into one buffer of the file's size ({} anonymous mmap from malloc, {} minor faults in the case), memmap2 made {} mmap and {} read calls of it and then took {} page fault(s) in its first pass over {} pages (kernel entries that are not system calls{}), and {} fault(s) and {} traced system calls (memory and file I/O) in a second pass",
         format_size(n.size),
         format_size(n.buffer),
         n.reads_4k,
@@ -715,6 +718,7 @@ fn s5(view: &View) -> Claim {
         n.reads_mmap,
         n.first_faults,
         n.pages,
+        folio_context(view),
         n.second_faults,
         n.second_calls,
     );
@@ -782,6 +786,52 @@ fn s5(view: &View) -> Claim {
             format!("{evidence}{strays}: one system call, then plain memory access"),
         )
     }
+}
+
+/// What memmap2's first-pass fault count depends on, from the
+/// `data_file_folios` table (absent in older files: then nothing): the
+/// folios that held the file and the fault-around window, with the count
+/// "one fault per window or per larger folio" would give. Context for the
+/// reader, never part of the rule.
+fn folio_context(view: &View) -> String {
+    let Ok(folios) = table::<crate::folios::DataFileFolios>(view.result, "data_file_folios") else {
+        return String::new();
+    };
+    let page = view.param_u64("page_size_bytes").unwrap_or(4096);
+    let window = folios.window_pages(page);
+    let fault_around = format!(
+        "fault_around_bytes = {} ({})",
+        folios.fault_around_bytes, folios.fault_around_source
+    );
+    let Some(histogram) = folios.describe_histogram() else {
+        return format!(
+            "; folio sizes not measured: {}; {fault_around}",
+            folios.unreadable.as_deref().unwrap_or("no histogram")
+        );
+    };
+    // Where memmap2's mapping began within the reach of one page table.
+    let start = view.mmaps().ok().and_then(|rows| {
+        rows.iter()
+            .filter(|r| r.case == "mmap" && r.errno.is_none())
+            .find_map(|r| r.return_value.filter(|a| *a > 0))
+            .map(|address| crate::folios::start_in_page_table_pages(address as u64, page))
+    });
+    let reach = format_size(crate::folios::page_table_reach_bytes(page));
+    let place = match start {
+        Some(start) => format!(
+            "; the mapping began {start} pages into a {reach}-aligned block of addresses (one page table's reach)"
+        ),
+        None => String::new(),
+    };
+    let predicted = match start.and_then(|s| folios.faults_one_per_window_or_folio(page, s)) {
+        Some(n) => {
+            format!(", where one fault per {window}-page window or per larger folio would be {n}")
+        }
+        None => String::new(),
+    };
+    format!(
+        "; the page cache held the file in folios: {histogram}; {fault_around}{place}{predicted}"
+    )
 }
 
 struct S5Numbers {

@@ -14,6 +14,7 @@
 //! it declares its figures in the result file.
 
 pub mod analysis;
+pub mod folios;
 pub mod judge;
 pub mod workload;
 
@@ -213,6 +214,9 @@ fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
         cases.push(CaseCalls::between_marks(name, &spec, &trace)?);
         progress.inc(1);
     }
+    // The folios the mmap case met (the page cache is shared), with the
+    // fault-around window: what its first pass's faults depend on.
+    let data_file_folios = folios::measure(&file, "right after the mmap case")?;
 
     // The malloc threshold, by measurement.
     let mut sweep = Vec::new();
@@ -285,6 +289,9 @@ fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
         },
     );
     result.extra.insert("watch_cost".into(), watch);
+    result
+        .extra
+        .insert("data_file_folios".into(), json!(data_file_folios));
     result.figures = figures();
     Ok(result.finish(started))
 }

@@ -287,6 +287,65 @@ fn s5_holds_only_without_first_pass_faults_and_is_refuted_by_calls_or_faults_tha
 }
 
 #[test]
+fn s5_names_the_folios_and_the_fault_around_window_and_they_never_move_the_verdict() {
+    // A file recorded before `data_file_folios` existed: no folio sentence.
+    let plain = expect(
+        &fixture(),
+        "S5",
+        Verdict::HoldsWithNuance,
+        "minor faults in the case",
+    );
+    assert!(!plain.evidence.contains("folio"), "{}", plain.evidence);
+
+    // The folios of a run on the project's machine (the 1 MiB file written
+    // with one write(), Linux 6.18, ext4: one 256-page folio), debugfs not
+    // mounted. The fixture's mapping began 18 pages into its 2 MiB block, no
+    // multiple of 256: no prediction.
+    let mut with_folios = fixture();
+    with_folios["data_file_folios"] = json!({
+        "moment": "right after the mmap case",
+        "n_pages_file": 256,
+        "folio_histogram": {"256": 1},
+        "largest_folio_pages": 256,
+        "unreadable": null,
+        "fault_around_bytes": 65536,
+        "fault_around_read": false,
+        "fault_around_source": "not read: debugfs is not mounted; the kernel's default",
+    });
+    let claim = expect(
+        &with_folios,
+        "S5",
+        Verdict::HoldsWithNuance,
+        "(kernel entries that are not system calls; the page cache held the file in folios: 1 of 256 pages; fault_around_bytes = 65536 (not read: debugfs is not mounted; the kernel's default); the mapping began 18 pages into a 2 MiB-aligned block of addresses (one page table's reach))",
+    );
+    assert!(!claim.evidence.contains("would be"), "{}", claim.evidence);
+    assert_eq!(claim.rule, plain.rule);
+    assert_eq!(claim.thresholds, plain.thresholds);
+
+    // A mapping aligned to its page table: one fault per window or per
+    // larger folio is predicted beside the measured count.
+    let mut aligned = with_folios.clone();
+    mmap_rows(&mut aligned, "mmap")[0]["return_value"] = json!(0x7f00_0000_0000_u64);
+    expect(
+        &aligned,
+        "S5",
+        Verdict::HoldsWithNuance,
+        "the mapping began 0 pages into a 2 MiB-aligned block of addresses (one page table's reach), where one fault per 16-page window or per larger folio would be 1)",
+    );
+
+    // Without root the sizes are not measured, and the evidence says why.
+    let mut unreadable = with_folios.clone();
+    unreadable["data_file_folios"]["folio_histogram"] = Value::Null;
+    unreadable["data_file_folios"]["unreadable"] = json!("needs CAP_SYS_ADMIN");
+    expect(
+        &unreadable,
+        "S5",
+        Verdict::HoldsWithNuance,
+        "folio sizes not measured: needs CAP_SYS_ADMIN; fault_around_bytes = 65536",
+    );
+}
+
+#[test]
 fn s11_can_hold_only_where_map_file_has_bits() {
     expect(
         &fixture(),
