@@ -438,7 +438,7 @@ pub fn all(
         Axis::new("case", "anonymous mapping of the file's size"),
         Axis::log("n_faults", "page faults (getrusage)"),
         Some("phase"),
-        "Faults per region for each anonymous case (log scale; regions with 0 faults are noted under the figure): the read pass and the write pass of memory read first, the write pass of memory written first, each without and with MADV_HUGEPAGE, MAP_POPULATE (its faults inside mmap), and no advice (the machine's THP setting decides).",
+        "Faults per region for each anonymous case (log scale; a region with 0 faults is drawn as a flat mark labelled 0): the read pass and the write pass of memory read first, the write pass of memory written first, each without and with MADV_HUGEPAGE, MAP_POPULATE (its faults inside mmap), and no advice (the machine's THP setting decides).",
         &["S6"],
     );
     let second = figure(
