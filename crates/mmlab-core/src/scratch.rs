@@ -139,6 +139,12 @@ pub fn mkfs_version(kind: FsKind) -> Option<String> {
         .find(|line| !line.is_empty())
 }
 
+/// Whether `kind`'s mkfs is installed (always true for tmpfs).
+pub fn mkfs_installed(kind: FsKind) -> bool {
+    kind.mkfs()
+        .is_none_or(|(program, _)| which(program).is_some())
+}
+
 /// Whether this machine can make `kind` here, or why not with the remedy.
 pub fn availability(kind: FsKind) -> Result<(), String> {
     if !nix::unistd::geteuid().is_root() {

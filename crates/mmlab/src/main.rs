@@ -98,8 +98,9 @@ struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     memory_limit: Option<u64>,
     /// filesystems only: the scratch filesystems to make, comma-separated, from
-    /// ext4, xfs, btrfs, tmpfs (default: all four; a kind this machine cannot
-    /// make is reported not-measured with the reason). Needs root and loop devices
+    /// ext4, xfs, btrfs, tmpfs (default: ext4, tmpfs, and xfs and btrfs where their
+    /// mkfs is installed; a kind that cannot be made is reported with the reason).
+    /// Needs root and loop devices
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_filesystem_arg)]
     filesystems: Option<Vec<String>>,
     /// No progress bars and no parameter lines (the summary is still printed)

@@ -69,10 +69,17 @@ impl Experiment for Filesystems {
     }
 }
 
-/// The kinds to measure: `--filesystems`, else all four.
+/// The kinds to measure: `--filesystems`, else ext4 and tmpfs, and xfs and
+/// btrfs where their mkfs is installed (asked for by name, a kind that
+/// cannot be made is reported with the reason).
 pub fn kinds_of(context: &RunContext) -> anyhow::Result<Vec<FsKind>> {
     match &context.filesystems {
-        None => Ok(FsKind::ALL.to_vec()),
+        None => Ok(FsKind::ALL
+            .into_iter()
+            .filter(|k| {
+                matches!(k, FsKind::Ext4 | FsKind::Tmpfs) || mmlab_core::scratch::mkfs_installed(*k)
+            })
+            .collect()),
         Some(names) => names
             .iter()
             .map(|n| FsKind::parse(n).map_err(|e| anyhow::anyhow!("--filesystems: {e}")))
@@ -107,6 +114,19 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     };
     let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
     context.print_param("filesystems", names.join(", "));
+    let left_out: Vec<String> = FsKind::ALL
+        .into_iter()
+        .filter(|k| !kinds.contains(k) && !mmlab_core::scratch::mkfs_installed(*k))
+        .map(|k| {
+            format!(
+                "{k} (apt-get install {})",
+                k.package().unwrap_or("its mkfs")
+            )
+        })
+        .collect();
+    if context.filesystems.is_none() && !left_out.is_empty() {
+        context.print_param("left out, mkfs not installed", left_out.join(", "));
+    }
     context.print_param("data file", format_size(plan.data_bytes));
     context.print_param(
         "metadata tree",
@@ -121,6 +141,9 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     let dir = context.data_dir()?;
     let mut result = context.new_result(ID, dir.path());
     result.param("filesystems", json!(names));
+    if context.filesystems.is_none() {
+        result.param("filesystems_left_out_no_mkfs", json!(left_out));
+    }
     result.param("data_file_bytes", plan.data_bytes);
     result.param("data_file_pages", plan.data_bytes / page);
     result.param("page_size_bytes", page);
