@@ -95,6 +95,19 @@ figcaption {{ font-size: 0.93em; max-width: 60em; }}
 nav ul {{ columns: 2; }}
 code {{ background: #f6f8fa; padding: 0 0.25em; }}
 details {{ margin: 0.6em 0; }}
+table.cases {{ width: 100%; table-layout: fixed; }}
+table.cases td {{ overflow-wrap: anywhere; }}
+table.cases details {{ margin: 0.2em 0 0; }}
+table.cases .small {{ font-size: 0.85em; color: #57606a; }}
+table.cases tr.group th {{ background: #eaeef2; font-size: 1.05em; padding-top: 0.5em; }}
+table.cases tr.differs td {{ background: #ffebe9; }}
+table.cases tr.differs td:first-child {{ border-left: 5px solid #cf222e; }}
+table.cases tr.allowed td {{ background: #fff8c5; }}
+table.cases tr.allowed td:first-child {{ border-left: 5px solid #bf8700; }}
+.m-same {{ color: #116329; white-space: nowrap; }}
+.m-differs {{ color: #a40e26; font-weight: bold; }}
+.m-allowed {{ color: #7d4e00; font-weight: bold; }}
+.only-differs:checked ~ table.cases tr.same {{ display: none; }}
 </style>
 </head>
 <body data-images-checked="pending">

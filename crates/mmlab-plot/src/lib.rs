@@ -11,6 +11,7 @@
 //! machine with no fonts installed.
 
 pub mod bar;
+pub mod cases;
 pub mod compare;
 pub mod data;
 pub mod example;

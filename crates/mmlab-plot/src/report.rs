@@ -243,7 +243,27 @@ fn html(input: &ReportInput, out_dir: &Path, figures: &[Rendered], problems: &[S
     page.push_str("<table>\n<tr><th>Claim</th><th>The notes say</th><th>Verdict</th><th>Evidence</th><th>Experiment</th><th>Figure</th></tr>\n");
     for row in claim_rows(results, figures) {
         let figures = row.figures();
-        let links = if figures.is_empty() {
+        // The case tables whose cases name this claim.
+        let case_links: Vec<String> = row
+            .judgements
+            .iter()
+            .filter_map(|j| results.iter().find(|(_, r)| r.experiment == j.experiment))
+            .flat_map(|(_, result)| {
+                crate::cases::tables(result)
+                    .into_iter()
+                    .filter_map(|table| match table.n_naming(row.id) {
+                        0 => None,
+                        n => Some(format!(
+                            "<a href=\"#{}\">{n} case(s)</a>",
+                            crate::cases::table_anchor(&result.experiment, &table)
+                        )),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let links = if figures.is_empty() && !case_links.is_empty() {
+            String::new()
+        } else if figures.is_empty() {
             row.experiments()
                 .iter()
                 .map(|e| format!("<a href=\"#exp-{}\">section</a>", anchor(e)))
@@ -301,10 +321,16 @@ fn html(input: &ReportInput, out_dir: &Path, figures: &[Rendered], problems: &[S
             .map(|e| format!("<a href=\"#exp-{}\">{}</a>", anchor(e), escape(e)))
             .collect::<Vec<_>>()
             .join(", ");
+        let links = std::iter::once(links)
+            .chain(case_links)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
         let _ = writeln!(
             page,
-            "<tr><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><b>{}</b><span id=\"{}\"></span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(row.id),
+            crate::cases::claim_anchor(row.id),
             escape(&row.statement),
             verdict_badge(row.verdict),
             evidence,
@@ -510,6 +536,9 @@ fn experiment_section(
         }
         page.push_str("</ul>\n");
     }
+    for table in crate::cases::tables(result) {
+        page.push_str(&crate::cases::html(&result.experiment, &table));
+    }
     let own: Vec<&Rendered> = figures
         .iter()
         .filter(|f| f.experiment == result.experiment)
@@ -706,6 +735,9 @@ fn markdown(input: &ReportInput, figures: &[Rendered], problems: &[String]) -> S
                 "- **{}** *{}*: {}",
                 claim.id, claim.verdict, claim.evidence
             );
+        }
+        for table in crate::cases::tables(result) {
+            md.push_str(&crate::cases::markdown(&table));
         }
         for figure in figures.iter().filter(|f| f.experiment == result.experiment) {
             let _ = writeln!(
