@@ -21,6 +21,19 @@ pub const HINT: &str = "start hint";
 pub const OFFSET: &str = "offset and length";
 pub const SHARING: &str = "sharing";
 pub const BACKING: &str = "file and anonymous backing";
+pub const FD_TYPE: &str = "fd and file type";
+pub const LIMITS: &str = "length and offset limits";
+pub const FILE_CHANGES: &str = "the file changes under the mapping";
+pub const MAPS: &str = "/proc/self/maps";
+pub const MUNMAP: &str = "munmap";
+pub const MSYNC: &str = "msync";
+pub const MADVISE: &str = "madvise";
+pub const MINCORE: &str = "mincore";
+pub const LOCKING: &str = "locking";
+pub const PRIVILEGE: &str = "privilege";
+pub const GROWSDOWN: &str = "MAP_GROWSDOWN";
+pub const VALIDATE: &str = "MAP_SHARED_VALIDATE";
+pub const MAP_COUNT: &str = "max_map_count";
 
 /// The byte every write case writes.
 pub const WRITTEN: u8 = 0xA5;
@@ -48,6 +61,24 @@ pub struct Plan {
     /// Whether a file in the data folder is on DAX storage (statx), `None`
     /// when the kernel does not say.
     pub data_dir_dax: Option<bool>,
+    /// The fingerprint's `is_root`, and the uid the lab runs as.
+    pub is_root: bool,
+    pub uid: u32,
+    /// Why no tmpfs folder is at hand (`None` when one is).
+    pub tmpfs_reason: Option<String>,
+    /// vm.max_map_count, read (never changed).
+    pub max_map_count: Option<u64>,
+    /// RLIMIT_MEMLOCK's soft limit of the lab's process, in bytes.
+    pub memlock_limit: Option<u64>,
+    /// `stack_guard_gap=` on the kernel command line (pages), when given;
+    /// the kernel's default is 256 pages.
+    pub stack_guard_gap: Option<String>,
+    /// The anonymous mTHP sizes not set to `never` (`64kB: inherit`), or
+    /// `none`, from the fingerprint.
+    pub anon_mthp: String,
+    /// Whether the CPU has 5-level page tables (`la57` in /proc/cpuinfo),
+    /// `None` when the flags cannot be read: where user space ends.
+    pub la57: Option<bool>,
 }
 
 impl Plan {
@@ -68,7 +99,7 @@ impl Plan {
     }
 }
 
-fn failure(call: &'static str, error: std::io::Error) -> Failure {
+pub(crate) fn failure(call: &'static str, error: std::io::Error) -> Failure {
     Failure {
         call,
         errno: error.raw_os_error().unwrap_or(0),
@@ -77,7 +108,7 @@ fn failure(call: &'static str, error: std::io::Error) -> Failure {
 
 /// The file's byte at `offset` as read() sees it now (a fresh fd), or
 /// `None` past the end of the file.
-fn file_byte(env: &CaseEnv, offset: u64) -> Result<Option<u8>, Failure> {
+pub(crate) fn file_byte(env: &CaseEnv, offset: u64) -> Result<Option<u8>, Failure> {
     let file = std::fs::File::open(&env.file).map_err(|e| failure("open", e))?;
     let mut byte = [0u8];
     let n = file
@@ -86,19 +117,19 @@ fn file_byte(env: &CaseEnv, offset: u64) -> Result<Option<u8>, Failure> {
     Ok((n == 1).then_some(byte[0]))
 }
 
-fn file_byte_text(env: &CaseEnv, offset: u64) -> Result<String, Failure> {
+pub(crate) fn file_byte_text(env: &CaseEnv, offset: u64) -> Result<String, Failure> {
     Ok(file_byte(env, offset)?.map_or("EOF".to_string(), hex))
 }
 
-fn read_text(mapping: &Mapping, offset: usize) -> Value {
+pub(crate) fn read_text(mapping: &Mapping, offset: usize) -> Value {
     format!("read {}", hex(mapping.read(offset)))
 }
 
-fn stub_text() -> Value {
+pub(crate) fn stub_text() -> Value {
     format!("returned {}", raw::STUB_RETURN)
 }
 
-fn call_stub(mapping: &Mapping) -> Result<Value, Failure> {
+pub(crate) fn call_stub(mapping: &Mapping) -> Result<Value, Failure> {
     if raw::STUB.is_none() {
         return Err(raw::not_run(
             "no machine-code stub for this CPU architecture",
@@ -111,7 +142,7 @@ fn call_stub(mapping: &Mapping) -> Result<Value, Failure> {
 }
 
 /// A free, page-aligned range of `pages` pages: mapped, then unmapped.
-fn free_range(page: usize, pages: usize) -> Result<usize, Failure> {
+pub(crate) fn free_range(page: usize, pages: usize) -> Result<usize, Failure> {
     let probe = raw::map(
         0,
         pages * page,
@@ -125,11 +156,11 @@ fn free_range(page: usize, pages: usize) -> Result<usize, Failure> {
     Ok(addr)
 }
 
-fn all_zero(mapping: &Mapping, len: usize) -> bool {
+pub(crate) fn all_zero(mapping: &Mapping, len: usize) -> bool {
     (0..len).all(|i| mapping.read(i) == 0)
 }
 
-fn pathname_text(addr: usize) -> String {
+pub(crate) fn pathname_text(addr: usize) -> String {
     match raw::maps_pathname(addr) {
         None => "no line".to_string(),
         Some(path) if path.is_empty() => "blank".to_string(),
@@ -138,7 +169,7 @@ fn pathname_text(addr: usize) -> String {
 }
 
 /// Maps, checks that every byte is zero, and names the /proc/self/maps pathname.
-fn zero_and_path(setup: &Setup, env: &CaseEnv) -> Result<Value, Failure> {
+pub(crate) fn zero_and_path(setup: &Setup, env: &CaseEnv) -> Result<Value, Failure> {
     let (mapping, _fd) = setup.map(env)?;
     let n = mapping.length();
     Ok(format!(
@@ -269,6 +300,13 @@ pub fn all(plan: &Plan) -> Vec<Case> {
     cases.extend(offset(plan));
     cases.extend(sharing(plan));
     cases.extend(backing(plan));
+    cases.extend(crate::files::fd_type(plan));
+    cases.extend(crate::files::limits(plan));
+    cases.extend(crate::files::file_changes(plan));
+    cases.extend(crate::views::maps(plan));
+    cases.extend(crate::views::mincore(plan));
+    cases.extend(crate::views::growsdown(plan));
+    cases.extend(crate::views::map_count(plan));
     cases
 }
 
@@ -1749,6 +1787,14 @@ mod tests {
             protection_keys: keys,
             data_dir_fs: fs.to_string(),
             data_dir_dax: dax,
+            is_root: true,
+            uid: 0,
+            tmpfs_reason: None,
+            max_map_count: Some(65530),
+            memlock_limit: Some(8 << 20),
+            stack_guard_gap: None,
+            la57: Some(false),
+            anon_mthp: "none".to_string(),
         }
     }
 

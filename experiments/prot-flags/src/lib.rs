@@ -16,9 +16,11 @@
 
 pub mod cases;
 pub mod docs;
+pub mod files;
 pub mod judge;
 pub mod model;
 pub mod raw;
+pub mod views;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,7 +35,7 @@ use mmlab_core::{
 use serde_json::{Value as Json, json};
 
 use crate::cases::Plan;
-use crate::model::{Case, CaseEnv, Expected, Observed};
+use crate::model::{Case, CaseEnv, Expected, Observed, Privilege};
 
 /// The experiment, for the `mmlab` registry.
 pub const EXPERIMENT: &dyn Experiment = &ProtFlags;
@@ -88,6 +90,8 @@ pub struct CaseResult {
     pub scope: Option<String>,
     pub labels: Vec<(&'static str, String)>,
     pub observed: Observed,
+    /// What the case's body noted beside its outcome (counts, lines).
+    pub observed_notes: Vec<String>,
     /// `None` when the case could not run here.
     pub matches: Option<bool>,
     /// The probe child's life and faults; `None` when no child ran (the
@@ -124,6 +128,11 @@ impl CaseResult {
             "expected_source": self.source,
             "observed": self.observed.describe(),
             "observed_kind": self.observed.kind(),
+            "observed_note": if self.observed_notes.is_empty() {
+                Json::Null
+            } else {
+                Json::from(self.observed_notes.join("; "))
+            },
             "matches": self.matches,
             "mismatch": self.mismatch(),
             "value": match &self.observed {
@@ -155,7 +164,7 @@ impl CaseResult {
 /// CPU's protection keys and the data folder's filesystem, as the run's
 /// fingerprint (`env`) records them, and whether a file in `data_dir` is
 /// on DAX storage (statx).
-pub fn plan(env: &Fingerprint, data_dir: &Path) -> Plan {
+pub fn plan(env: &Fingerprint, data_dir: &Path, tmpfs_reason: Option<String>) -> Plan {
     let page = raw::page_size();
     let read_number =
         |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
@@ -178,45 +187,128 @@ pub fn plan(env: &Fingerprint, data_dir: &Path) -> Plan {
         protection_keys: env.protection_keys.value().copied(),
         data_dir_fs: env.data_dir_fs.clone(),
         data_dir_dax,
+        is_root: env.is_root,
+        uid: nix::unistd::getuid().as_raw(),
+        tmpfs_reason,
+        max_map_count: read_number("/proc/sys/vm/max_map_count"),
+        memlock_limit: nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_MEMLOCK)
+            .ok()
+            .map(|(soft, _)| soft),
+        la57: cpu_flag("la57"),
+        anon_mthp: {
+            let sizes: Vec<String> = env
+                .thp_sizes_enabled
+                .iter()
+                .filter(|(_, setting)| setting.as_str() != "never")
+                .map(|(kib, setting)| format!("{kib}kB: {setting}"))
+                .collect();
+            if sizes.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} (THP {})", sizes.join(", "), env.thp_enabled)
+            }
+        },
+        stack_guard_gap: std::fs::read_to_string("/proc/cmdline")
+            .ok()
+            .and_then(|line| {
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix("stack_guard_gap="))
+                    .map(str::to_string)
+            }),
     }
 }
 
-/// Runs one case in a probe child, on a fresh copy of the data file at
-/// `file`, and returns what happened.
-pub fn run_case(case: &Case, plan: &Plan, file: &Path) -> anyhow::Result<CaseResult> {
-    std::fs::write(file, &plan.contents)
-        .with_context(|| format!("cannot write {}", file.display()))?;
-    let env = CaseEnv {
-        page: plan.page,
-        file: file.to_path_buf(),
-        contents: plan.contents.clone(),
-    };
-    let mut append_guard = None;
+/// Whether the first CPU's flags in /proc/cpuinfo name `flag` (`None` when
+/// the file has no flags line): for CPU features the fingerprint does not
+/// record.
+fn cpu_flag(flag: &str) -> Option<bool> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        matches!(key.trim(), "flags" | "Features")
+            .then(|| value.split_whitespace().any(|f| f == flag))
+    })
+}
+
+/// Where a case's copy of the data file is made: the data folder, or a
+/// folder on tmpfs (`/dev/shm`) for the cases that ask for one.
+#[derive(Debug, Clone, Copy)]
+pub struct Dirs<'a> {
+    pub data: &'a Path,
+    pub tmpfs: Option<&'a Path>,
+}
+
+/// A fresh folder on tmpfs for the cases that need one: `/dev/shm` when it
+/// is a tmpfs this process may write to (removed with everything in it when
+/// dropped, Ctrl-C included); the reason otherwise.
+pub fn tmpfs_dir() -> Result<DataDir, String> {
+    let shm = Path::new("/dev/shm");
+    match mmlab_core::fingerprint::filesystem_of(shm) {
+        Some((_, fs)) if fs == "tmpfs" => {
+            DataDir::create(Some(shm)).map_err(|e| format!("/dev/shm: {e:#}"))
+        }
+        Some((_, fs)) => Err(format!("/dev/shm is {fs}, not tmpfs")),
+        None => Err("no /dev/shm mount".to_string()),
+    }
+}
+
+/// Runs one case in a probe child, on a fresh copy of the data file named
+/// `name` in `dirs` (the data folder, or tmpfs where the case asks), and
+/// returns what happened.
+pub fn run_case(case: &Case, plan: &Plan, dirs: &Dirs, name: &str) -> anyhow::Result<CaseResult> {
     let mut not_run = None;
-    if case.append_only_file {
-        match AppendOnly::set(file) {
+    let folder = match (case.on_tmpfs, dirs.tmpfs) {
+        (false, _) => dirs.data,
+        (true, Some(tmpfs)) => tmpfs,
+        (true, None) => {
+            not_run = Some(format!(
+                "needs a tmpfs: {}",
+                plan.tmpfs_reason.as_deref().unwrap_or("none at hand")
+            ));
+            dirs.data
+        }
+    };
+    let file = folder.join(name);
+    std::fs::write(&file, &plan.contents)
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    let env = CaseEnv::new(plan.page, file.clone(), plan.contents.clone());
+    let mut append_guard = None;
+    if case.privilege == Privilege::Root && !plan.is_root {
+        not_run.get_or_insert(format!(
+            "the root half: this run is uid {}, not root",
+            plan.uid
+        ));
+    }
+    if case.append_only_file && not_run.is_none() {
+        match AppendOnly::set(&file) {
             Ok(guard) => append_guard = Some(guard),
             Err(reason) => not_run = Some(reason),
         }
     }
-    let (observed, outcome) = match not_run {
-        Some(reason) => (Observed::NotRun { reason }, None),
+    let drop_privilege = case.privilege == Privilege::Nobody && plan.is_root;
+    let (observed, notes, outcome) = match not_run {
+        Some(reason) => (Observed::NotRun { reason }, Vec::new(), None),
         None => {
             let outcome = run_in_child(CASE_TIMEOUT, |channel| {
-                let report = match (case.body)(&case.setup, &env) {
-                    Ok(value) => json!({ "ok": value }),
-                    Err(f) if f.errno == raw::NOT_RUN_ERRNO => json!({ "not_run": f.call }),
-                    Err(f) => json!({ "errno": raw::errno_name(f.errno), "call": f.call }),
+                let result = if drop_privilege {
+                    raw::drop_to_nobody().and_then(|()| (case.body)(&case.setup, &env))
+                } else {
+                    (case.body)(&case.setup, &env)
                 };
-                channel.send_json(&report);
+                channel.send_json(&report(result, &env));
                 0
             })
             .with_context(|| format!("case {}: probe child", case.id))?;
-            (observed_from(&outcome), Some(outcome))
+            let notes = outcome
+                .output_json::<Json>()
+                .and_then(|r| r.get("notes").cloned())
+                .and_then(|n| serde_json::from_value(n).ok())
+                .unwrap_or_default();
+            (observed_from(&outcome), notes, Some(outcome))
         }
     };
     drop(append_guard);
-    let _ = std::fs::remove_file(file);
+    let _ = std::fs::remove_file(&file);
     let matches = case.expected.matches(&observed);
     Ok(CaseResult {
         id: case.id.clone(),
@@ -233,12 +325,43 @@ pub fn run_case(case: &Case, plan: &Plan, file: &Path) -> anyhow::Result<CaseRes
         scope: case.scope.clone(),
         labels: case.labels.clone(),
         observed,
+        observed_notes: notes,
         matches,
         elapsed_ns: outcome.as_ref().map(|o| o.elapsed_ns),
         child_minor_faults: outcome.as_ref().map(|o| o.rusage.n_minor_faults),
         child_major_faults: outcome.as_ref().map(|o| o.rusage.n_major_faults),
     })
 }
+
+/// The JSON a probe child sends: its outcome and its notes.
+fn report(result: Result<model::Value, raw::Failure>, env: &CaseEnv) -> Json {
+    let mut report = match result {
+        Ok(value) => json!({ "ok": value }),
+        Err(f) if f.errno == raw::NOT_RUN_ERRNO => json!({ "not_run": f.call }),
+        Err(f) => json!({ "errno": raw::errno_name(f.errno), "call": f.call }),
+    };
+    report["notes"] = json!(*env.notes.borrow());
+    report
+}
+
+/// Runs `access` in a child of the probe child and says how it ended, as
+/// the table writes an observation: for cases that report several accesses
+/// side by side (each of which may fault), or what a forked child saw.
+pub fn sub_probe(access: impl FnOnce() -> Result<model::Value, raw::Failure>) -> Observed {
+    let env = CaseEnv::new(0, std::path::PathBuf::new(), Vec::new());
+    match run_in_child(SUB_PROBE_TIMEOUT, |channel| {
+        channel.send_json(&report(access(), &env));
+        0
+    }) {
+        Ok(outcome) => observed_from(&outcome),
+        Err(e) => Observed::ChildFailed {
+            how: format!("{e:#}"),
+        },
+    }
+}
+
+/// How long a sub-probe may run (it is one access).
+const SUB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The observation from how the probe child ended and what it sent.
 fn observed_from(outcome: &ProbeOutcome) -> Observed {
@@ -322,7 +445,7 @@ impl AppendOnly {
 pub fn run_all(
     cases: &[Case],
     plan: &Plan,
-    dir: &DataDir,
+    dirs: &Dirs,
     context: &RunContext,
     label: &str,
 ) -> anyhow::Result<Vec<CaseResult>> {
@@ -330,8 +453,7 @@ pub fn run_all(
     let mut results = Vec::with_capacity(cases.len());
     for (index, case) in cases.iter().enumerate() {
         bar.set_message(case.id.clone());
-        let file = dir.path().join(format!("case-{index:03}.bin"));
-        results.push(run_case(case, plan, &file)?);
+        results.push(run_case(case, plan, dirs, &format!("case-{index:03}.bin"))?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -341,8 +463,13 @@ pub fn run_all(
 fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     let started = Instant::now();
     let dir = context.data_dir()?;
+    let tmpfs = tmpfs_dir();
     let mut result = context.new_result("prot-flags", dir.path());
-    let plan = plan(&result.env, dir.path());
+    let plan = plan(&result.env, dir.path(), tmpfs.as_ref().err().cloned());
+    let dirs = Dirs {
+        data: dir.path(),
+        tmpfs: tmpfs.as_ref().ok().map(DataDir::path),
+    };
     let cases = cases::all(&plan);
     let repetitions = context.repetitions(1, 3).max(1);
     let noexec = nix::sys::statvfs::statvfs(dir.path())
@@ -412,7 +539,7 @@ fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
     let mut runs = Vec::with_capacity(repetitions);
     for repetition in 0..repetitions {
         let label = format!("run {}/{repetitions}", repetition + 1);
-        runs.push(run_all(&cases, &plan, &dir, context, &label)?);
+        runs.push(run_all(&cases, &plan, &dirs, context, &label)?);
     }
     let table = runs[0].clone();
 
@@ -714,6 +841,7 @@ mod tests {
             scope: None,
             labels: Vec::new(),
             observed,
+            observed_notes: Vec::new(),
             matches,
             elapsed_ns: Some(1000),
             child_minor_faults: Some(3),

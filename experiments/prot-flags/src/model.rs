@@ -26,6 +26,9 @@ pub enum Expected {
     /// Succeeds with any one of these values: the documentation leaves the
     /// choice to the implementation ("may not", "unspecified").
     OneOf(Vec<Value>),
+    /// Any one of these outcomes: the documentation names several that
+    /// apply (two errno sentences, or an error and "ignored").
+    Either(Vec<Expected>),
 }
 
 impl Expected {
@@ -37,6 +40,14 @@ impl Expected {
             Expected::Signal(signal, Some(code)) => format!("signal {signal}/{code}"),
             Expected::Signal(signal, None) => format!("signal {signal}"),
             Expected::OneOf(values) => format!("ok: one of [{}]", values.join(" | ")),
+            Expected::Either(options) => format!(
+                "one of [{}]",
+                options
+                    .iter()
+                    .map(Expected::describe)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
         }
     }
 
@@ -46,6 +57,14 @@ impl Expected {
             Expected::Ok(_) | Expected::OneOf(_) => "ok",
             Expected::Errno(_) => "errno",
             Expected::Signal(..) => "signal",
+            Expected::Either(options) => {
+                let first = options.first().map_or("ok", Expected::kind);
+                if options.iter().all(|o| o.kind() == first) {
+                    first
+                } else {
+                    "either"
+                }
+            }
         }
     }
 
@@ -54,6 +73,9 @@ impl Expected {
     pub fn matches(&self, observed: &Observed) -> Option<bool> {
         Some(match (self, observed) {
             (_, Observed::NotRun { .. }) => return None,
+            (Expected::Either(options), observed) => {
+                options.iter().any(|o| o.matches(observed) == Some(true))
+            }
             (Expected::Ok(None), Observed::Ok { .. }) => true,
             (Expected::Ok(Some(want)), Observed::Ok { value }) => want == value,
             (Expected::OneOf(values), Observed::Ok { value }) => values.contains(value),
@@ -164,6 +186,9 @@ pub enum Backing {
     None,
     /// The case's own copy of the data file, opened so.
     File(OpenMode),
+    /// Another descriptor the case's body makes itself (a pipe, a
+    /// directory, /dev/zero, a closed fd), described so.
+    Other(&'static str),
 }
 
 /// The mmap call of a case, as data: it is both printed (the `setup` text
@@ -227,6 +252,7 @@ impl Setup {
         let fd = match self.backing {
             Backing::None => "fd -1".to_string(),
             Backing::File(mode) => format!("fd {} on a {file_len}-byte file", mode.name()),
+            Backing::Other(what) => format!("fd: {what}"),
         };
         let flags = self
             .flags_text
@@ -244,7 +270,7 @@ impl Setup {
     /// Opens the case's file as the setup says (no fd for anonymous).
     pub fn open(&self, env: &CaseEnv) -> Result<Option<OwnedFd>, Failure> {
         match self.backing {
-            Backing::None => Ok(None),
+            Backing::None | Backing::Other(_) => Ok(None),
             Backing::File(mode) => mode
                 .open_options()
                 .open(&env.file)
@@ -266,6 +292,25 @@ impl Setup {
         let raw_fd = fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
         let mapping = raw::map(hint, self.len, self.prot, self.flags, raw_fd, self.offset)?;
         Ok((mapping, fd))
+    }
+
+    /// Maps `fd` (made by the body) with the setup's length, prot, flags and
+    /// offset, at the address NULL.
+    pub fn map_fd(&self, fd: std::os::fd::RawFd) -> Result<Mapping, Failure> {
+        raw::map(0, self.len, self.prot, self.flags, fd, self.offset)
+    }
+
+    /// A setup whose fd the body makes itself.
+    pub fn other(what: &'static str, len: usize, prot: i32, flags: i32) -> Setup {
+        Setup {
+            backing: Backing::Other(what),
+            len,
+            prot,
+            flags,
+            flags_text: None,
+            offset: 0,
+            hint: "NULL".to_string(),
+        }
     }
 
     /// Opens and maps with the address NULL.
@@ -314,6 +359,15 @@ pub fn flags_name(flags: i32) -> String {
         (libc::MAP_HUGETLB, "MAP_HUGETLB"),
         (raw::MAP_SYNC, "MAP_SYNC"),
         (raw::MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"),
+        (libc::MAP_LOCKED, "MAP_LOCKED"),
+        (libc::MAP_NORESERVE, "MAP_NORESERVE"),
+        (libc::MAP_NONBLOCK, "MAP_NONBLOCK"),
+        (libc::MAP_STACK, "MAP_STACK"),
+        (libc::MAP_DENYWRITE, "MAP_DENYWRITE"),
+        (libc::MAP_EXECUTABLE, "MAP_EXECUTABLE"),
+        (libc::MAP_GROWSDOWN, "MAP_GROWSDOWN"),
+        (raw::MAP_UNINITIALIZED, "MAP_UNINITIALIZED"),
+        (raw::MAP_32BIT, "MAP_32BIT"),
     ] {
         if rest & bit != 0 {
             names.push(name.to_string());
@@ -330,10 +384,43 @@ pub fn flags_name(flags: i32) -> String {
 #[derive(Debug, Clone)]
 pub struct CaseEnv {
     pub page: usize,
-    /// This case's own fresh copy of the data file.
+    /// This case's own fresh copy of the data file (on tmpfs for a case
+    /// that asks for it).
     pub file: PathBuf,
     /// The data file's bytes (the copy starts equal to them).
     pub contents: Vec<u8>,
+    /// Side observations the body records (`env.note(..)`), sent with its
+    /// result: counts and lines that explain the outcome.
+    pub notes: std::cell::RefCell<Vec<String>>,
+}
+
+impl CaseEnv {
+    pub fn new(page: usize, file: PathBuf, contents: Vec<u8>) -> CaseEnv {
+        CaseEnv {
+            page,
+            file,
+            contents,
+            notes: Default::default(),
+        }
+    }
+
+    /// Records a side observation (shown in the table's `observed_note`).
+    pub fn note(&self, text: impl Into<String>) {
+        self.notes.borrow_mut().push(text.into());
+    }
+}
+
+/// Who runs a case's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privilege {
+    /// As the lab runs (root or not).
+    AsIs,
+    /// Only as root (uid 0 with its capabilities); not run otherwise.
+    Root,
+    /// Unprivileged: as root the probe child first drops to `nobody`
+    /// (setgroups, setresgid and setresuid 65534); otherwise it runs as the
+    /// user the lab runs as.
+    Nobody,
 }
 
 /// One row of the truth table.
@@ -366,6 +453,10 @@ pub struct Case {
     /// Set the append-only attribute (`chattr +a`) on the file before the
     /// probe, clear it after.
     pub append_only_file: bool,
+    /// Put the case's copy of the data file on tmpfs (`/dev/shm`) instead
+    /// of the data folder; not run where no tmpfs is at hand.
+    pub on_tmpfs: bool,
+    pub privilege: Privilege,
     /// Extra table columns for the figures (`prot`, `access`, ...).
     pub labels: Vec<(&'static str, String)>,
     pub body: Body,
@@ -408,6 +499,8 @@ impl Case {
             depends_on: Vec::new(),
             scope: None,
             append_only_file: false,
+            on_tmpfs: false,
+            privilege: Privilege::AsIs,
             labels: Vec::new(),
             body: Box::new(body),
         }
@@ -451,6 +544,17 @@ impl Case {
         } else {
             format!("{call}; depends on: {}", self.depends_on.join("; "))
         }
+    }
+
+    /// The case's file lives on tmpfs (`/dev/shm`).
+    pub fn on_tmpfs(mut self) -> Case {
+        self.on_tmpfs = true;
+        self
+    }
+
+    pub fn privilege(mut self, privilege: Privilege) -> Case {
+        self.privilege = privilege;
+        self
     }
 
     pub fn append_only(mut self) -> Case {

@@ -13,6 +13,15 @@ pub const MAP_SYNC: i32 = 0x08_0000;
 pub const MAP_FIXED_NOREPLACE: i32 = 0x10_0000;
 /// `MAP_FILE` is 0 on Linux: giving it cannot change the flags word.
 pub const MAP_FILE: i32 = 0;
+/// `MAP_UNINITIALIZED` (honoured only by kernels built for it; ignored
+/// otherwise).
+pub const MAP_UNINITIALIZED: i32 = 0x400_0000;
+/// `MAP_32BIT` on x86_64 (no other architecture has it: 0 there, so the
+/// flag word is unchanged).
+#[cfg(target_arch = "x86_64")]
+pub const MAP_32BIT: i32 = 0x40;
+#[cfg(not(target_arch = "x86_64"))]
+pub const MAP_32BIT: i32 = 0;
 /// A bit no Linux mmap flag uses (between MAP_FIXED_NOREPLACE and
 /// MAP_UNINITIALIZED), for the "unknown flag" cases.
 pub const MAP_UNKNOWN_BIT: i32 = 0x20_0000;
@@ -31,7 +40,7 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn last(call: &'static str) -> Failure {
+    pub fn last(call: &'static str) -> Failure {
         Failure {
             call,
             errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
@@ -196,6 +205,16 @@ impl Mapping {
 pub unsafe fn read_raw(addr: usize) -> u8 {
     // SAFETY: see the function's contract.
     unsafe { std::ptr::read_volatile(addr as *const u8) }
+}
+
+/// Writes a byte at an address outside any `Mapping` (below a
+/// MAP_GROWSDOWN mapping, which may grow to take it, or fault).
+///
+/// # Safety
+/// Only for a probe child: `addr` must hold no Rust object.
+pub unsafe fn write_raw(addr: usize, value: u8) {
+    // SAFETY: see the function's contract.
+    unsafe { std::ptr::write_volatile(addr as *mut u8, value) }
 }
 
 /// The value the stub returns.
@@ -364,4 +383,275 @@ pub fn in_forked_child(child: impl FnOnce() -> u8) -> Result<u8, Failure> {
             }
         }
     }
+}
+
+/// Turns a `-1` return into the call's errno.
+fn check(call: &'static str, rc: libc::c_int) -> Result<(), Failure> {
+    if rc != 0 {
+        return Err(Failure::last(call));
+    }
+    Ok(())
+}
+
+/// msync(addr, len, flags) of any range and flags (the kernel checks them).
+pub fn msync_raw(addr: usize, len: usize, flags: i32) -> Result<(), Failure> {
+    // SAFETY: msync reads page tables and writes back file pages; it changes
+    // no memory contents.
+    check("msync", unsafe {
+        libc::msync(addr as *mut libc::c_void, len, flags)
+    })
+}
+
+/// madvise(addr, len, advice) of any range and advice. Some advice changes
+/// what the range reads (MADV_DONTNEED, MADV_REMOVE, MADV_FREE): that is
+/// what the cases measure, on mappings they made and reach only by address.
+pub fn madvise(addr: usize, len: usize, advice: i32) -> Result<(), Failure> {
+    // SAFETY: the range holds no Rust object, only mappings made by `map`.
+    check("madvise", unsafe {
+        libc::madvise(addr as *mut libc::c_void, len, advice)
+    })
+}
+
+/// mincore(addr, len) into a vector of its own: the residency bytes, one
+/// per page.
+pub fn mincore(addr: usize, len: usize) -> Result<Vec<u8>, Failure> {
+    let mut vec = vec![0u8; len.div_ceil(page_size()).max(1)];
+    // SAFETY: `vec` holds one byte per page of the range.
+    check("mincore", unsafe {
+        libc::mincore(addr as *mut libc::c_void, len, vec.as_mut_ptr())
+    })?;
+    Ok(vec)
+}
+
+/// mincore(addr, len, vec_addr) for the error cases: `vec_addr` is either
+/// a bad address (EFAULT) or one byte of `spare`, for a call the kernel
+/// refuses before it writes anything (EINVAL, ENOMEM).
+pub fn mincore_refused(addr: usize, len: usize, vec_addr: Option<usize>) -> Result<(), Failure> {
+    let mut spare = [0u8; 16];
+    let target = vec_addr.map_or(spare.as_mut_ptr(), |a| a as *mut u8);
+    // SAFETY: a bad vector address is rejected by the kernel (EFAULT)
+    // without a write to this process's memory; the spare bytes are ours.
+    // A length the kernel accepts is never passed with a bad vector.
+    check("mincore", unsafe {
+        libc::mincore(addr as *mut libc::c_void, len, target)
+    })
+}
+
+/// The number of resident pages of a range (mincore).
+pub fn resident(addr: usize, len: usize) -> Result<usize, Failure> {
+    Ok(mincore(addr, len)?.iter().filter(|b| *b & 1 != 0).count())
+}
+
+/// mlock(addr, len).
+pub fn mlock(addr: usize, len: usize) -> Result<(), Failure> {
+    // SAFETY: locking pages changes no memory contents.
+    check("mlock", unsafe {
+        libc::mlock(addr as *const libc::c_void, len)
+    })
+}
+
+/// mlock2(addr, len, MLOCK_ONFAULT).
+pub fn mlock_on_fault(addr: usize, len: usize) -> Result<(), Failure> {
+    // SAFETY: as for mlock.
+    check("mlock2", unsafe {
+        libc::mlock2(addr as *const libc::c_void, len, libc::MLOCK_ONFAULT)
+    })
+}
+
+/// munlock(addr, len).
+pub fn munlock(addr: usize, len: usize) -> Result<(), Failure> {
+    // SAFETY: as for mlock.
+    check("munlock", unsafe {
+        libc::munlock(addr as *const libc::c_void, len)
+    })
+}
+
+/// Sets this process's soft and hard RLIMIT_MEMLOCK (a probe child's own
+/// limit: it ends with the child; no system setting changes).
+pub fn set_memlock_limit(bytes: u64) -> Result<(), Failure> {
+    let limit = libc::rlimit {
+        rlim_cur: bytes,
+        rlim_max: bytes,
+    };
+    // SAFETY: a valid rlimit value.
+    check("setrlimit", unsafe {
+        libc::setrlimit(libc::RLIMIT_MEMLOCK, &limit)
+    })
+}
+
+/// Drops the probe child to the user and group `nobody` (65534): no
+/// supplementary groups, then setresgid and setresuid, which clear every
+/// capability of a root process. Only ever called in a probe child.
+pub fn drop_to_nobody() -> Result<(), Failure> {
+    const NOBODY: u32 = 65534;
+    // SAFETY: plain credential changes of the calling (child) process.
+    unsafe {
+        check("setgroups", libc::setgroups(0, std::ptr::null()))?;
+        check("setresgid", libc::setresgid(NOBODY, NOBODY, NOBODY))?;
+        check("setresuid", libc::setresuid(NOBODY, NOBODY, NOBODY))?;
+    }
+    Ok(())
+}
+
+/// The `VmLck` line of /proc/self/status, in KiB.
+pub fn vm_locked_kib() -> Result<u64, Failure> {
+    mmlab_core::proc::status_kib("VmLck").map_err(|_| Failure {
+        call: "read /proc/self/status",
+        errno: 0,
+    })
+}
+
+/// The /proc/self/maps lines that overlap `[addr, addr + len)`, each as
+/// `(start, end, perms, offset, inode, pathname)`.
+pub fn maps_lines(addr: usize, len: usize) -> Vec<MapsLine> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/maps") else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(MapsLine::parse)
+        .filter(|l| l.start < addr + len && addr < l.end)
+        .collect()
+}
+
+/// One line of /proc/self/maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapsLine {
+    pub start: usize,
+    pub end: usize,
+    pub perms: String,
+    pub offset: u64,
+    pub device: String,
+    pub inode: u64,
+    pub pathname: String,
+}
+
+impl MapsLine {
+    pub fn parse(line: &str) -> Option<MapsLine> {
+        let mut fields = line.splitn(6, ' ');
+        let (start, end) = fields.next()?.split_once('-')?;
+        let perms = fields.next()?.to_string();
+        let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+        let device = fields.next()?.to_string();
+        let inode = fields.next()?.parse().ok()?;
+        let pathname = fields.next().unwrap_or("").trim().to_string();
+        Some(MapsLine {
+            start: usize::from_str_radix(start, 16).ok()?,
+            end: usize::from_str_radix(end, 16).ok()?,
+            perms,
+            offset,
+            device,
+            inode,
+            pathname,
+        })
+    }
+}
+
+/// The number of lines of /proc/self/maps, read into a buffer allocated
+/// before (reading it then needs no new mapping, even at the map limit).
+pub fn maps_line_count(buffer: &mut [u8]) -> Result<usize, Failure> {
+    let path = c"/proc/self/maps";
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Failure::last("open /proc/self/maps"));
+    }
+    let mut lines = 0;
+    loop {
+        // SAFETY: reading into a buffer we own.
+        let n = unsafe { libc::read(fd, buffer.as_mut_ptr() as *mut libc::c_void, buffer.len()) };
+        if n <= 0 {
+            break;
+        }
+        lines += buffer[..n as usize].iter().filter(|b| **b == b'\n').count();
+    }
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    Ok(lines)
+}
+
+/// ftruncate of the file at `path` (opened for writing) to `len` bytes.
+pub fn truncate(path: &std::path::Path, len: u64) -> Result<(), Failure> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Failure {
+            call: "open",
+            errno: e.raw_os_error().unwrap_or(0),
+        })?;
+    file.set_len(len).map_err(|e| Failure {
+        call: "ftruncate",
+        errno: e.raw_os_error().unwrap_or(0),
+    })
+}
+
+/// open(2) of `path` with `flags`, the errno kept; the descriptor is owned
+/// by the returned value.
+pub fn open_raw(path: &std::path::Path, flags: i32) -> Result<std::os::fd::OwnedFd, Failure> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| Failure {
+        call: "open (a path with a NUL byte)",
+        errno: libc::EINVAL,
+    })?;
+    // SAFETY: a NUL-terminated path; the descriptor returned is owned below.
+    let fd = unsafe { libc::open(name.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Failure::last("open"));
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// memfd_create(name, 0) of `len` bytes (ftruncate).
+pub fn memfd(name: &std::ffi::CStr, len: u64) -> Result<std::os::fd::OwnedFd, Failure> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a NUL-terminated name.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Failure::last("memfd_create"));
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ftruncate on the descriptor just made.
+    check("ftruncate", unsafe {
+        libc::ftruncate(fd, len as libc::off_t)
+    })?;
+    Ok(owned)
+}
+
+/// The page-cache state of a whole file from cachestat(2) (Linux 6.5 and
+/// later; system call 451 on every architecture): `(cached, dirty)` pages.
+pub fn cachestat(fd: RawFd) -> Result<(u64, u64), Failure> {
+    #[repr(C)]
+    struct Range {
+        off: u64,
+        len: u64,
+    }
+    #[repr(C)]
+    #[derive(Default)]
+    struct Stat {
+        cache: u64,
+        dirty: u64,
+        writeback: u64,
+        evicted: u64,
+        recently_evicted: u64,
+    }
+    const SYS_CACHESTAT: libc::c_long = 451;
+    let range = Range { off: 0, len: 0 };
+    let mut stat = Stat::default();
+    // SAFETY: cachestat reads `range` and writes `stat`, both live here.
+    let rc = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            fd,
+            &range as *const Range,
+            &mut stat as *mut Stat,
+            0u32,
+        )
+    };
+    if rc != 0 {
+        return Err(Failure::last("cachestat"));
+    }
+    let _ = (stat.writeback, stat.evicted, stat.recently_evicted);
+    Ok((stat.cache, stat.dirty))
 }

@@ -7,13 +7,13 @@ use mmlab_core::fingerprint::Fingerprint;
 use mmlab_core::{DataDir, RunContext, Verdict};
 use prot_flags::cases::{ExecOnly, Plan};
 use prot_flags::model::Observed;
-use prot_flags::{CaseResult, cases, plan, run_case};
+use prot_flags::{CaseResult, Dirs, cases, plan, run_case};
 
 /// The plan as a run in a data folder under `base` makes it: from this
 /// machine's fingerprint, read now.
 fn plan_in(dir: &std::path::Path) -> Plan {
     let env = Fingerprint::collect(dir, Err(PMU_NOT_PROBED.to_string()));
-    plan(&env, dir)
+    plan(&env, dir, prot_flags::tmpfs_dir().err())
 }
 
 /// The plan for a data folder like the tests' (for sizes and contents).
@@ -26,13 +26,19 @@ fn plan_here() -> Plan {
 fn observe(id: &str) -> CaseResult {
     let base = data_base();
     let dir = DataDir::create(Some(base.path())).expect("data folder");
-    let plan = plan_in(dir.path());
+    let tmpfs = prot_flags::tmpfs_dir();
+    let env = Fingerprint::collect(dir.path(), Err(PMU_NOT_PROBED.to_string()));
+    let plan = plan(&env, dir.path(), tmpfs.as_ref().err().cloned());
     let all = cases::all(&plan);
     let case = all
         .iter()
         .find(|c| c.id == id)
         .unwrap_or_else(|| panic!("no case {id}"));
-    run_case(case, &plan, &dir.path().join("case.bin")).expect("the probe ran")
+    let dirs = Dirs {
+        data: dir.path(),
+        tmpfs: tmpfs.as_ref().ok().map(DataDir::path),
+    };
+    run_case(case, &plan, &dirs, "case.bin").expect("the probe ran")
 }
 
 /// A folder for data files on the target's disk (not /tmp, which may be
@@ -146,6 +152,29 @@ fn exec_stub_runs_from_read_exec_and_faults_from_read_write() {
     check("prot-rx-exec", ok("returned 42"));
     check("prot-rw-exec", signal("SIGSEGV", Some("SEGV_ACCERR")));
     check("mprotect-jit-rw-to-rx-exec", ok("returned 42"));
+}
+
+#[test]
+fn a_bad_fd_is_ebadf_and_a_directory_or_pipe_is_enodev() {
+    check("fd-minus-1-without-anonymous", errno("EBADF", "mmap"));
+    check("fd-closed", errno("EBADF", "mmap"));
+    check("fd-directory", errno("ENODEV", "mmap"));
+    check("fd-pipe", errno("ENODEV", "mmap"));
+}
+
+#[test]
+fn after_ftruncate_the_pages_past_the_new_end_sigbus_and_the_rest_still_read() {
+    let result = observe("truncate-read-past-new-end");
+    assert!(
+        matches!(&result.observed, Observed::Signal { signal, .. } if signal == "SIGBUS"),
+        "{:?}",
+        result.observed
+    );
+    let original = plan_here().contents[cases::PROBE_OFFSET];
+    check(
+        "truncate-read-before-new-end",
+        ok(format!("read {original:#04x}")),
+    );
 }
 
 #[test]
