@@ -2,7 +2,9 @@
 //! and child share every frame right after fork; a write in either copies
 //! that one page, for the writer only; once the child is gone, the parent's
 //! next write still faults (the page-table entry was write-protected at
-//! fork) but keeps its frame (nothing left to share). And what fork() itself
+//! fork) and usually keeps its frame (nothing left to share), but not
+//! always: the kernel reuses the page only when nothing else holds a
+//! reference to it, so how often is counted (`ReuseCount`). And what fork() itself
 //! costs against the parent's memory: page tables are copied, pages are not.
 
 use std::time::Duration;

@@ -508,28 +508,15 @@ fn print_summary(p: &Printed<'_>, page: u64) {
         .collect();
     let n_pages = writes.first().map_or(0, |w| w.n_pages_file) as u64;
     let window_pages = fault_around.bytes / page.max(1);
-    let mut starts: Vec<u64> = writes
-        .iter()
-        .map(|w| w.mapping_start_in_page_table_pages)
-        .collect();
-    starts.sort_unstable();
-    starts.dedup();
     println!(
-        "  pre-read of each MAP_PRIVATE mapping: {:.0} faults (median) for {n_pages} pages; {}; mappings began {} pages into a {}-aligned block (one page table's reach)",
+        "  pre-read of each MAP_PRIVATE mapping: {:.0} faults (median) for {n_pages} pages; {}",
         median(&pre_read).unwrap_or(f64::NAN),
-        fault_around.describe(),
-        starts
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
-        format_size(folios::page_table_reach_bytes(page))
+        fault_around.describe()
     );
     for row in folios.iter() {
         let expected = match folios::read_faults_one_per_window_or_folio(
             row.folio_histogram.as_ref(),
             window_pages,
-            &starts,
         ) {
             Some(n) if row.file == "data" => format!(
                 "; one fault per {window_pages}-page window or per larger folio would be {n} faults"

@@ -28,10 +28,6 @@ pub struct WritePoint {
     /// Faults while reading every page first (fault-around maps many pages
     /// per read fault, so this is far below n).
     pub n_faults_prefault_read: u64,
-    /// Where the private mapping began within the reach of one page table
-    /// (2 MiB with 4 KiB pages), in pages: a folio that crosses from one
-    /// page table into the next cannot be mapped whole by one fault.
-    pub mapping_start_in_page_table_pages: u64,
     /// Faults while writing the k pages: one copy-on-write fault per page
     /// is what the notes' model predicts.
     pub n_faults_write: u64,
@@ -99,10 +95,6 @@ pub fn write_k_pages(
         n_pages_written: k,
         repetition,
         n_faults_prefault_read: prefault.n_minor_faults,
-        mapping_start_in_page_table_pages: crate::folios::start_in_page_table_pages(
-            private.as_ptr() as usize,
-            page as u64,
-        ),
         n_faults_write: write.n_minor_faults,
         faults_per_written_page: if k > 0 {
             write.n_minor_faults as f64 / k as f64
