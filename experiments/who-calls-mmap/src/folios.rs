@@ -109,34 +109,6 @@ impl DataFileFolios {
         (self.fault_around_bytes / page_size.max(1)).max(1)
     }
 
-    /// Faults a pass over every page would take if each fault mapped one
-    /// fault-around window or one whole folio, whichever is larger (pages
-    /// in folios smaller than the window counted in windows), for a mapping
-    /// that begins `start_pages` into the reach of one page table. Given
-    /// only when that start is a multiple of the largest folio, so that no
-    /// folio crosses from one page table into the next: where one does,
-    /// the count depends on where each folio falls (a probe on Linux 6.18
-    /// mapped such a folio one window per fault). A prediction to compare
-    /// with the measured count, never a rule.
-    pub fn faults_one_per_window_or_folio(&self, page_size: u64, start_pages: u64) -> Option<u64> {
-        let window = self.window_pages(page_size);
-        let largest = self.largest_folio_pages.unwrap_or(1).max(1);
-        if largest > window && !start_pages.is_multiple_of(largest) {
-            return None;
-        }
-        let mut small_pages = 0u64;
-        let mut large_folios = 0u64;
-        for (size, n) in self.folio_histogram.as_ref()? {
-            let size: u64 = size.parse().ok()?;
-            if size >= window {
-                large_folios += n;
-            } else {
-                small_pages += size * n;
-            }
-        }
-        Some(small_pages.div_ceil(window) + large_folios)
-    }
-
     /// `16 of 1 page, 3 of 16 pages, 1 of 128 pages`, smallest first.
     pub fn describe_histogram(&self) -> Option<String> {
         let mut sizes: Vec<(u64, u64)> = self
@@ -154,17 +126,6 @@ impl DataFileFolios {
                 .join(", "),
         )
     }
-}
-
-/// The bytes one page table maps (page_size / 8 entries of one page each:
-/// 2 MiB with 4 KiB pages).
-pub fn page_table_reach_bytes(page_size: u64) -> u64 {
-    page_size * (page_size / 8)
-}
-
-/// How many pages into the reach of its page table `address` lies.
-pub fn start_in_page_table_pages(address: u64, page_size: u64) -> u64 {
-    address % page_table_reach_bytes(page_size) / page_size.max(1)
 }
 
 #[cfg(test)]
@@ -185,26 +146,15 @@ mod tests {
     }
 
     #[test]
-    fn one_fault_per_window_or_per_larger_folio() {
+    fn a_histogram_is_described_smallest_first() {
         let t = table(&[(1, 16), (4, 4), (16, 2), (64, 1), (128, 1)]);
-        // 32 pages in small folios = 2 windows; 4 folios of 16 pages or more.
-        assert_eq!(t.faults_one_per_window_or_folio(4096, 0), Some(6));
-        assert_eq!(t.faults_one_per_window_or_folio(4096, 256), Some(6));
-        // A start that is no multiple of the largest folio: no prediction.
-        assert_eq!(t.faults_one_per_window_or_folio(4096, 307), None);
+        assert_eq!(t.window_pages(4096), 16);
         assert_eq!(
             t.describe_histogram().unwrap(),
             "16 of 1 page, 4 of 4 pages, 2 of 16 pages, 1 of 64 pages, 1 of 128 pages"
         );
         let mut unknown = t.clone();
         unknown.folio_histogram = None;
-        assert_eq!(unknown.faults_one_per_window_or_folio(4096, 0), None);
-    }
-
-    #[test]
-    fn a_page_table_maps_2_mib_of_4_kib_pages() {
-        assert_eq!(page_table_reach_bytes(4096), 2 << 20);
-        assert_eq!(start_in_page_table_pages(0x7f14_2bb3_3000, 4096), 307);
-        assert_eq!(start_in_page_table_pages(0x7f14_2bc0_0000, 4096), 0);
+        assert_eq!(unknown.describe_histogram(), None);
     }
 }

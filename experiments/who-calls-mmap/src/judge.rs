@@ -146,9 +146,6 @@ pub struct MmapRow {
     pub fd_path: Option<String>,
     #[serde(default)]
     pub errno: Option<String>,
-    /// The address mmap returned (or its error).
-    #[serde(default)]
-    pub return_value: Option<i64>,
 }
 
 impl MmapRow {
@@ -790,48 +787,25 @@ fn s5(view: &View) -> Claim {
 
 /// What memmap2's first-pass fault count depends on, from the
 /// `data_file_folios` table (absent in older files: then nothing): the
-/// folios that held the file and the fault-around window, with the count
-/// "one fault per window or per larger folio" would give. Context for the
+/// folios that held the file and the fault-around window. Context for the
 /// reader, never part of the rule.
 fn folio_context(view: &View) -> String {
     let Ok(folios) = table::<crate::folios::DataFileFolios>(view.result, "data_file_folios") else {
         return String::new();
     };
-    let page = view.param_u64("page_size_bytes").unwrap_or(4096);
-    let window = folios.window_pages(page);
     let fault_around = format!(
         "fault_around_bytes = {} ({})",
         folios.fault_around_bytes, folios.fault_around_source
     );
-    let Some(histogram) = folios.describe_histogram() else {
-        return format!(
+    match folios.describe_histogram() {
+        Some(histogram) => {
+            format!("; the page cache held the file in folios: {histogram}; {fault_around}")
+        }
+        None => format!(
             "; folio sizes not measured: {}; {fault_around}",
             folios.unreadable.as_deref().unwrap_or("no histogram")
-        );
-    };
-    // Where memmap2's mapping began within the reach of one page table.
-    let start = view.mmaps().ok().and_then(|rows| {
-        rows.iter()
-            .filter(|r| r.case == "mmap" && r.errno.is_none())
-            .find_map(|r| r.return_value.filter(|a| *a > 0))
-            .map(|address| crate::folios::start_in_page_table_pages(address as u64, page))
-    });
-    let reach = format_size(crate::folios::page_table_reach_bytes(page));
-    let place = match start {
-        Some(start) => format!(
-            "; the mapping began {start} pages into a {reach}-aligned block of addresses (one page table's reach)"
         ),
-        None => String::new(),
-    };
-    let predicted = match start.and_then(|s| folios.faults_one_per_window_or_folio(page, s)) {
-        Some(n) => {
-            format!(", where one fault per {window}-page window or per larger folio would be {n}")
-        }
-        None => String::new(),
-    };
-    format!(
-        "; the page cache held the file in folios: {histogram}; {fault_around}{place}{predicted}"
-    )
+    }
 }
 
 struct S5Numbers {

@@ -655,7 +655,7 @@ fn figures() -> Vec<FigureSpec> {
     );
     calls.how_to_read = "One group per traced case, one bar per system call. program-start is the whole \
         start of the mmlab binary (the loader's openat/mmap/mprotect per library); the other cases count \
-        only the calls between the workload's marks. Compare read-4k's read bar with mmap's single mmap bar."
+        only the calls between the workload's marks (the marks themselves, writes to fd -1, left out). Compare read-4k's read bar (one read per 4 KiB block, plus the one that returns 0) with the mmap case's single mmap bar. The mmap and anonymous cases also open and read /proc/self/maps (to find their mapping's line): their openat, read and close bars are those calls, not reads of the data file (counts_on_data_file in the cases table)."
         .to_string();
     calls.claims = vec!["S1".into(), "S5".into()];
 
