@@ -423,11 +423,11 @@ fn figures() -> Vec<FigureSpec> {
         "Where does reading a file's data put it, on each filesystem?",
         FigureKind::Bar,
         "where_it_went",
-        Axis::new("filesystem", "filesystem"),
+        Axis::new("place", "where it was counted"),
         Axis::new("kib", "grew by (KiB, median of repetitions)"),
     );
     read.filter.insert("action".into(), json!(ACTION_READ));
-    read.series = Some("place".into());
+    read.series = Some("filesystem".into());
     read.claims = vec!["S3".into()];
     read.how_to_read = "From a cold filesystem (unmounted and mounted again), read() of the data file. \"the file's own pages\" is mincore on the file; \"block-device pages\" is mincore on the filesystem's loop device (its buffer cache alone); the machine-wide meminfo fields move with everything else the machine does. On tmpfs the file's pages are its only copy, so nothing is loaded.".into();
     let mut walk = FigureSpec::new(
@@ -435,22 +435,22 @@ fn figures() -> Vec<FigureSpec> {
         "Where does walking metadata (readdir and stat, no data) put it, on each filesystem?",
         FigureKind::Bar,
         "where_it_went",
-        Axis::new("filesystem", "filesystem"),
+        Axis::new("place", "where it was counted"),
         Axis::new("kib", "grew by (KiB, median of repetitions)"),
     );
     walk.filter.insert("action".into(), json!(ACTION_WALK));
-    walk.series = Some("place".into());
+    walk.series = Some("filesystem".into());
     walk.claims = vec!["S3".into()];
-    walk.how_to_read = "From a cold filesystem, readdir and stat of every small file of the tree, no file data read. Where the block-device bar grows, metadata was cached as the device's pages (what Buffers counts); where it does not, the filesystem keeps metadata elsewhere (xfs: its own buffer cache; btrfs: the page cache of an internal inode, counted in Cached).".into();
+    walk.how_to_read = "From a cold filesystem, readdir and stat of every small file of the tree, no file data read. One colour per filesystem. Where its block-device bar grows, metadata was cached as the device's pages (what Buffers counts); where it does not, the filesystem keeps metadata elsewhere (xfs: its own buffer cache; btrfs: the page cache of an internal inode, counted in Cached).".into();
     let mut faults = FigureSpec::new(
         "mmap-faults",
         "How many faults does a full mmap pass take on each filesystem, after a fresh mount and again?",
         FigureKind::Bar,
         "mmap_passes",
-        Axis::new("filesystem", "filesystem"),
+        Axis::new("pass", "pass"),
         Axis::log("n_faults", "faults in one pass, one byte per page (log)"),
     );
-    faults.series = Some("pass".into());
+    faults.series = Some("filesystem".into());
     faults.how_to_read = "One byte read per page of the data file through a fresh mapping, first right after the filesystem was mounted again (its cache empty; tmpfs cannot be emptied, its pages are the file), then once more. Fewer faults than pages means each fault mapped several pages (fault-around, large folios); the number depends on the filesystem (which folio sizes it uses) and on the kernel version.".into();
     vec![read, walk, faults]
 }
