@@ -19,12 +19,12 @@ use mmlab_core::size::format_size_short;
 use mmlab_core::{Availability, Claim, ResultFile, Verdict, format_size};
 use serde_json::{Value, json};
 
+use crate::methods::series_name;
 use crate::methods::{Method, expected_read_calls};
 use crate::plan::Scenario;
 use crate::rows::{
     Pass, Passes, Ratio, Rows, Side, Spread, evicted_before, faults, gbps, millis, syscalls,
 };
-use crate::runner::series_name;
 use crate::text::{count, thousands};
 
 /// S5: read()'s median calls per pass may differ from ceil(s/b) + 1 by at
@@ -185,27 +185,40 @@ pub fn s5(run: &Run) -> Claim {
             run.syscalls_reason
         )
     };
-    let median = |method, block, passes, f: fn(&Pass) -> Option<f64>| {
-        let passes_run = run.rows.select(size, Scenario::Warm, method, block, passes);
+    // System calls from the counted passes, faults (getrusage, no per-call
+    // cost) from the timed ones.
+    let median = |method, block, passes, f: fn(&Pass) -> Option<f64>, counted: bool| {
+        let passes_run = if counted {
+            run.rows
+                .select_counted(size, Scenario::Warm, method, block, passes)
+        } else {
+            run.rows.select(size, Scenario::Warm, method, block, passes)
+        };
         if passes_run.is_empty() {
             return Err(format!(
-                "{} ran no warm {} here",
-                series_name(method, block),
+                "{} ran no warm {}{} here",
+                series_name(method, block, 0),
+                if counted { "counted " } else { "" },
                 match passes {
                     Passes::Later => "passes after the first",
                     _ => "passes",
                 }
             ));
         }
-        run.rows
-            .median(size, Scenario::Warm, method, block, passes, f)
-            .ok_or_else(uncounted)
+        if counted {
+            run.rows
+                .counted_median(size, Scenario::Warm, method, block, passes, f)
+        } else {
+            run.rows
+                .median(size, Scenario::Warm, method, block, passes, f)
+        }
+        .ok_or_else(uncounted)
     };
     let mut counted = Vec::new();
     let mut expected = Vec::new();
     let mut worst_deviation = 0.0f64;
     for &block in &run.block_sizes {
-        let calls = match median(Method::Read, block, Passes::Every, syscalls) {
+        let calls = match median(Method::Read, block, Passes::Every, syscalls, true) {
             Ok(calls) => calls,
             Err(why) => return claim(Verdict::NotMeasured, why),
         };
@@ -214,12 +227,12 @@ pub fn s5(run: &Run) -> Claim {
         counted.push(thousands(calls.round() as u64));
         expected.push(thousands(want as u64));
     }
-    let reused = |passes, f| median(Method::MmapReused, 0, passes, f);
+    let reused = |passes, f, counted| median(Method::MmapReused, 0, passes, f, counted);
     let (first_calls, first_faults, later_calls, later_faults) = match (
-        reused(Passes::First, syscalls),
-        reused(Passes::First, faults),
-        reused(Passes::Later, syscalls),
-        reused(Passes::Later, faults),
+        reused(Passes::First, syscalls, true),
+        reused(Passes::First, faults, false),
+        reused(Passes::Later, syscalls, true),
+        reused(Passes::Later, faults, false),
     ) {
         (Ok(a), Ok(b), Ok(c), Ok(d)) => (a, b, c, d),
         (a, b, c, d) => {
@@ -249,6 +262,13 @@ pub fn s5(run: &Run) -> Claim {
         count(later_calls.round() as u64, "system call", "system calls"),
         count(later_faults.round() as u64, "fault", "faults")
     );
+    let evidence = if run.rows.all.iter().any(|p| p.role.is_some()) {
+        format!(
+            "{evidence}; system calls counted in separate passes with every counter on, faults from getrusage in the timed passes"
+        )
+    } else {
+        evidence
+    };
     let mut wrong = Vec::new();
     if worst_deviation > READ_CALLS_TOLERANCE {
         wrong.push(format!(
@@ -348,7 +368,7 @@ pub fn s13(run: &Run) -> Claim {
             .with_rule(S13_RULE, s13_thresholds())
     };
     let block = run.headline_block;
-    let read_name = series_name(Method::Read, block);
+    let read_name = series_name(Method::Read, block, 0);
     let methods = [(Method::Read, block), (Method::MmapReused, 0)];
     let names = [read_name.as_str(), "mmap-reused"];
     let mut cold: Vec<Vec<&Pass>> = Vec::new();

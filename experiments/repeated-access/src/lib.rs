@@ -27,7 +27,10 @@
 //! This crate measures and declares figures; it draws nothing. The verdicts
 //! are a function of the result file alone ([`judge::judge`]).
 
+pub mod adaptive;
+pub mod buffer;
 mod figures;
+pub mod instrument;
 pub mod judge;
 pub mod kernel;
 pub mod methods;
@@ -36,14 +39,18 @@ mod plan;
 mod report;
 pub mod rows;
 mod runner;
+pub mod state;
 mod tables;
 mod text;
 mod warnings;
 
 use mmlab_core::{Experiment, ResultFile, RunContext};
 
-pub use plan::{Plan, Scenario};
-pub use runner::{EXTRA_EVENTS, PassRecord, run_limited, run_passes};
+pub use plan::{Plan, Repetitions, Scenario};
+pub use runner::{
+    Counting, EXTRA_EVENTS, PassRecord, Role, Series, counted_phase, observer_passes, run_limited,
+    run_passes,
+};
 
 /// The experiment, as the `mmlab` registry lists it.
 #[derive(Debug)]

@@ -6,8 +6,10 @@ use mmlab_core::size::format_size_short;
 use mmlab_core::{ResultFile, RunContext, format_size};
 use serde_json::{Value, json};
 
+use crate::instrument::Instrumentation;
 use crate::methods::Method;
-use crate::plan::{Plan, Scenario};
+use crate::plan::{Plan, Repetitions, Scenario};
+use crate::state::Reclaimers;
 
 /// Parameters, recorded and printed before measuring.
 pub(crate) fn record_params(
@@ -16,6 +18,7 @@ pub(crate) fn record_params(
     plan: &Plan,
     sizes: &[u64],
     cgroup: Option<&MemoryCgroup>,
+    reclaimers: &Reclaimers,
 ) {
     let list = |values: &[u64]| {
         values
@@ -26,7 +29,7 @@ pub(crate) fn record_params(
     };
     let methods: Vec<&str> = Method::FILE_METHODS.iter().map(|m| m.name()).collect();
     let scenarios: serde_json::Map<String, Value> = plan
-        .scenarios()
+        .scenarios(0)
         .iter()
         .map(|s| (s.name().to_string(), s.description().into()))
         .collect();
@@ -43,7 +46,50 @@ pub(crate) fn record_params(
     if plan.memory_limit_bytes.is_some() {
         result.param("passes_memory_limit", plan.passes(Scenario::MemoryLimit));
     }
-    result.param("repetitions", plan.repetitions);
+    match plan.repetitions {
+        Repetitions::Fixed(n) => {
+            result.param("repetitions", n);
+            result.param(
+                "repetition_rule",
+                format!("fixed: {n} repetitions of every series"),
+            );
+        }
+        Repetitions::Adaptive { rule, budget } => {
+            result.param("repetitions", "adaptive");
+            result.param("repetition_rule", rule.describe());
+            result.param("repetition_confidence", rule.confidence);
+            result.param("repetition_half_width", rule.half_width);
+            result.param("repetitions_min", rule.min_repetitions);
+            result.param("repetitions_max", rule.max_repetitions);
+            result.param("measuring_budget_s", budget.as_secs());
+        }
+    }
+    result.param("passes_counted_warm", plan.counted_passes_warm);
+    result.param("passes_counted_cold", plan.counted_passes_cold);
+    result.param(
+        "passes_counted_evict_every_pass",
+        plan.counted_passes_evicted,
+    );
+    result.param(
+        "counting",
+        "timed passes run under the timing counters only (no tracepoint is open while they run); system calls are counted in separate passes of the same series in the first repetition, with every counter on; faults come from getrusage in every pass",
+    );
+    result.param("counters_timed", json!(Instrumentation::Timing.events()));
+    result.param("counters_counted", json!(Instrumentation::Full.events()));
+    result.param("observer_block_bytes", plan.observer_block_bytes);
+    result.param("observer_rounds_per_repetition", plan.observer_rounds);
+    result.param("buffer_offset_bytes", 0);
+    result.param("alignment_offsets_bytes", json!(plan.alignment_offsets));
+    result.param(
+        "alignment_block_sizes_bytes",
+        json!(plan.alignment_block_sizes_bytes),
+    );
+    result.param(
+        "file_state",
+        "the data file is written afresh at the start of every repetition; its residency and folio sizes are read before every scenario's first pass (file_state)",
+    );
+    result.param("reclaimers", reclaimers.to_json());
+    result.param("damon_pageout_active", reclaimers.pageout_active());
     result.param("methods", json!(methods));
     result.param("scenarios", Value::Object(scenarios));
     result.param(
@@ -93,13 +139,17 @@ pub(crate) fn record_params(
     );
     print(
         "repetitions",
-        format!("{} (interleaved across methods)", plan.repetitions),
+        match plan.repetitions {
+            Repetitions::Fixed(n) => format!("{n} (interleaved across methods)"),
+            Repetitions::Adaptive { rule, .. } => rule.describe(),
+        },
     );
+    print("reclaimers", reclaimers.describe());
     print(
         "methods",
         format!("{}, and memory-ceiling", methods.join(", ")),
     );
-    for scenario in plan.scenarios() {
+    for scenario in plan.scenarios(0) {
         print(
             &format!("scenario {}", scenario.name()),
             scenario.description().into(),

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use crate::plan::Plan;
 use crate::rows::Rows;
 use crate::runner::{PassRecord, SizeInfo};
+use crate::state::Reclaimers;
 use crate::{figures, tables, warnings};
 
 /// Fills in everything after measuring.
@@ -19,6 +20,7 @@ pub(crate) fn fill(
     records: &[PassRecord],
     sizes: &[SizeInfo],
     cgroup: Option<&MemoryCgroup>,
+    reclaimers: &Reclaimers,
 ) -> anyhow::Result<()> {
     // Why nothing could be evicted, where the data folder's filesystem (in
     // the fingerprint) explains it: tmpfs. It only explains; whether a
@@ -71,6 +73,30 @@ pub(crate) fn fill(
         "sizes".into(),
         Value::Array(tables::sizes_table(&rows, sizes)),
     );
+    result.extra.insert(
+        "repetitions".into(),
+        Value::Array(tables::repetitions_table(records, sizes, plan)),
+    );
+    let (file_state, file_folios) = tables::file_state_tables(sizes);
+    result
+        .extra
+        .insert("file_state".into(), Value::Array(file_state));
+    result
+        .extra
+        .insert("file_folios".into(), Value::Array(file_folios));
+    let first = size_list.first().copied().unwrap_or(0);
+    let (observer_rounds, observer_sets) = tables::observer_tables(&rows, first);
+    result
+        .extra
+        .insert("observer_rounds".into(), Value::Array(observer_rounds));
+    result
+        .extra
+        .insert("instrumentation_cost".into(), Value::Array(observer_sets));
+    let plain = tables::plain_loop_table(&rows, first, plan.observer_block_bytes);
+    result.extra.insert(
+        "plain_loop".into(),
+        Value::Array(plain.clone().into_iter().collect()),
+    );
     let syscalls_reason = match result.counters_available.get("raw_syscalls:sys_enter") {
         Some(mmlab_core::Availability::Unavailable(reason)) => reason.clone(),
         _ => "not counted".to_string(),
@@ -78,11 +104,26 @@ pub(crate) fn fill(
     result
         .warnings
         .extend(warnings::warnings(records, sizes, &syscalls_reason, why));
+    result
+        .warnings
+        .extend(warnings::reclaim_warnings(records, sizes, reclaimers));
+    result
+        .warnings
+        .extend(warnings::plain_loop_warning(plain.as_ref()));
     if let Some(cgroup) = cgroup {
         result
             .warnings
             .extend(warnings::limit_warnings(cgroup, sizes));
     }
-    result.figures = figures::figures(&rows, plan, &size_list, &ceilings, why);
+    let folio_sizes_read: Vec<u64> = sizes
+        .iter()
+        .filter(|s| {
+            s.file_states
+                .iter()
+                .any(|(_, _, state)| state.folios.is_ok())
+        })
+        .map(|s| s.file_size_bytes)
+        .collect();
+    result.figures = figures::figures(&rows, plan, &size_list, &ceilings, why, &folio_sizes_read);
     Ok(())
 }

@@ -23,6 +23,17 @@ pub struct Pass {
     pub repetition: usize,
     /// 1-based.
     pub pass_index: usize,
+    /// `timed`, `counted` or `observer`; missing in runs from before the
+    /// counted passes, whose passes were timed with every counter on and
+    /// serve as both.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The counter set on during the timer (`timing`, `full`, ...).
+    #[serde(default)]
+    pub instrumentation: Option<String>,
+    /// Where the buffer was asked to start past a page (missing: 0).
+    #[serde(default)]
+    pub buffer_offset_bytes: Option<u64>,
     pub gb_per_s: f64,
     pub elapsed_ms: f64,
     #[serde(default)]
@@ -37,6 +48,12 @@ pub struct Pass {
     pub expected_read_calls: Option<f64>,
     #[serde(default)]
     pub io_read_bytes: Option<f64>,
+    /// Threads the pass summed in (missing: 1).
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// A kept mapping's PMD-mapped bytes after the pass (smaps).
+    #[serde(default)]
+    pub mapping_file_pmd_mapped_bytes: Option<f64>,
     /// mincore before the pass; `None` for the memory ceiling.
     #[serde(default)]
     pub resident_pages_before: Option<f64>,
@@ -48,9 +65,28 @@ impl Pass {
         self.pass_index == 1
     }
 
+    /// A timed pass (or one of an older run, timed with every counter on).
+    pub fn is_timed(&self) -> bool {
+        self.role.as_deref().is_none_or(|r| r == "timed")
+    }
+
+    /// A pass whose counts are complete (or one of an older run).
+    pub fn is_counted(&self) -> bool {
+        self.role.as_deref().is_none_or(|r| r == "counted")
+    }
+
+    pub fn is_observer(&self) -> bool {
+        self.role.as_deref() == Some("observer")
+    }
+
+    /// The buffer's asked offset past a page (0 when not recorded).
+    pub fn buffer_offset(&self) -> u64 {
+        self.buffer_offset_bytes.unwrap_or(0)
+    }
+
     /// Whether the file was evicted just before this pass (by its scenario).
     pub fn follows_eviction(&self) -> bool {
-        self.method != Method::MemoryCeiling.name()
+        !self.method.starts_with(Method::MemoryCeiling.name())
             && Scenario::from_name(&self.scenario).is_some_and(|s| s.evicts_before(self.pass_index))
     }
 
@@ -217,6 +253,7 @@ impl Rows {
         Ok(Rows { all })
     }
 
+    /// The timed passes of a series (buffer at a page boundary).
     pub fn select(
         &self,
         size: u64,
@@ -225,10 +262,54 @@ impl Rows {
         block: u64,
         passes: Passes,
     ) -> Vec<&Pass> {
+        self.select_where(size, scenario, method, block, passes, Pass::is_timed)
+    }
+
+    /// The counted passes of a series: where system calls come from.
+    pub fn select_counted(
+        &self,
+        size: u64,
+        scenario: Scenario,
+        method: Method,
+        block: u64,
+        passes: Passes,
+    ) -> Vec<&Pass> {
+        self.select_where(size, scenario, method, block, passes, Pass::is_counted)
+    }
+
+    /// The median of `value` over the counted passes of a series.
+    pub fn counted_median(
+        &self,
+        size: u64,
+        scenario: Scenario,
+        method: Method,
+        block: u64,
+        passes: Passes,
+        value: impl Fn(&Pass) -> Option<f64>,
+    ) -> Option<f64> {
+        let values: Option<Vec<f64>> = self
+            .select_counted(size, scenario, method, block, passes)
+            .into_iter()
+            .map(value)
+            .collect();
+        mmlab_core::stats::median(&values.filter(|v| !v.is_empty())?)
+    }
+
+    fn select_where(
+        &self,
+        size: u64,
+        scenario: Scenario,
+        method: Method,
+        block: u64,
+        passes: Passes,
+        role: fn(&Pass) -> bool,
+    ) -> Vec<&Pass> {
         self.all
             .iter()
             .filter(|r| {
-                r.file_size_bytes == size
+                role(r)
+                    && r.buffer_offset() == 0
+                    && r.file_size_bytes == size
                     && r.scenario == scenario.name()
                     && r.method == method.name()
                     && (method.family() != Family::Block || r.block_size_bytes == Some(block))
@@ -340,7 +421,10 @@ pub fn evicted_before(
         .all
         .iter()
         .filter(|r| {
-            r.file_size_bytes == size && r.scenario == scenario.name() && r.follows_eviction()
+            r.is_timed()
+                && r.file_size_bytes == size
+                && r.scenario == scenario.name()
+                && r.follows_eviction()
         })
         .collect();
     let warm_starts: Vec<f64> = evicted
@@ -409,6 +493,9 @@ mod tests {
             block_size_bytes: Some(4096),
             repetition,
             pass_index,
+            role: None,
+            instrumentation: None,
+            buffer_offset_bytes: None,
             gb_per_s,
             elapsed_ms: 1.0,
             on_cpu_gb_per_s: None,
@@ -417,6 +504,8 @@ mod tests {
             n_major_faults: 0.0,
             expected_read_calls: None,
             io_read_bytes: None,
+            threads: None,
+            mapping_file_pmd_mapped_bytes: None,
             resident_pages_before: None,
             file_pages: 256.0,
         }

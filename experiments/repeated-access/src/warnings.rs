@@ -8,7 +8,9 @@ use mmlab_core::stats::median;
 use mmlab_core::{Warning, format_size};
 
 use crate::plan::Scenario;
-use crate::runner::{PassRecord, SizeInfo};
+use crate::runner::{PassRecord, Role, SizeInfo};
+use crate::state::Reclaimers;
+use crate::tables::PLAIN_LOOP_WITHIN;
 use crate::text::{count, thousands};
 
 /// A warm pass that ran on a CPU less than this fraction of its elapsed
@@ -82,7 +84,7 @@ pub(crate) fn warnings(
     }
     let on_cpu: Vec<f64> = records
         .iter()
-        .filter(|r| r.scenario == Scenario::Warm)
+        .filter(|r| r.scenario == Scenario::Warm && r.role == Role::Timed)
         .filter_map(|r| r.on_cpu_fraction())
         .collect();
     if let Some(fraction) = median(&on_cpu).filter(|f| *f < BUSY_MACHINE) {
@@ -95,7 +97,10 @@ pub(crate) fn warnings(
             "rerun on an idle machine for absolute numbers; compare ratios, not times",
         ));
     }
-    if records.iter().any(|r| r.n_syscalls().is_none()) {
+    if records
+        .iter()
+        .any(|r| r.role == Role::Counted && r.n_syscalls().is_none())
+    {
         out.push(Warning::new(
             "syscalls-not-counted",
             format!("system calls were not counted: {syscalls_reason}"),
@@ -138,4 +143,106 @@ pub(crate) fn limit_warnings(cgroup: &MemoryCgroup, sizes: &[SizeInfo]) -> Vec<W
         ));
     }
     out
+}
+
+/// What a reclaimer that acts on its own (a DAMON pageout scheme) did
+/// during the run: warm passes that found pages of the file evicted, and
+/// how many of the file's pages were cached before each warm scenario.
+pub(crate) fn reclaim_warnings(
+    records: &[PassRecord],
+    sizes: &[SizeInfo],
+    reclaimers: &Reclaimers,
+) -> Vec<Warning> {
+    if !reclaimers.pageout_active() {
+        return Vec::new();
+    }
+    let warm: Vec<&PassRecord> = records
+        .iter()
+        .filter(|r| r.scenario == Scenario::Warm && r.method.reads_file())
+        .collect();
+    let short: Vec<u64> = warm
+        .iter()
+        .filter_map(|r| {
+            r.resident_pages_before
+                .map(|p| r.file_pages.saturating_sub(p))
+        })
+        .filter(|missing| *missing > 0)
+        .collect();
+    let states: Vec<String> = sizes
+        .iter()
+        .flat_map(|s| {
+            s.file_states
+                .iter()
+                .filter(|(_, scenario, _)| *scenario == Scenario::Warm)
+                .map(move |(repetition, _, state)| {
+                    format!(
+                        "{} repetition {}: {} of {} pages cached{}",
+                        format_size(s.file_size_bytes),
+                        repetition + 1,
+                        thousands(state.resident_pages),
+                        thousands(state.file_pages),
+                        state
+                            .folios
+                            .as_ref()
+                            .ok()
+                            .map(|f| format!(
+                                ", {} in folios larger than a page",
+                                thousands(f.n_pages_in_large_folios())
+                            ))
+                            .unwrap_or_default()
+                    )
+                })
+        })
+        .collect();
+    let during = if short.is_empty() {
+        format!(
+            "no warm pass of the {} found a page of the file evicted",
+            count(warm.len() as u64, "pass", "passes")
+        )
+    } else {
+        format!(
+            "{} of {} warm passes found pages of the file evicted before them (up to {}), which the next pass read back in small folios",
+            short.len(),
+            warm.len(),
+            count(short.iter().copied().max().unwrap_or(0), "page", "pages")
+        )
+    };
+    vec![Warning::new(
+        "reclaimer-active",
+        format!(
+            "{}: during the run {during}; before each warm scenario (the file written afresh): {}",
+            reclaimers.describe(),
+            states.join("; ")
+        ),
+        "compare repetitions by their file_state rows; for a file no agent touches, run where no DAMON pageout scheme is on (echo off > /sys/kernel/mm/damon/admin/kdamonds/N/state, if the machine is yours)",
+    )]
+}
+
+/// The timed `read 4k` against the plain loop: a harness that is slower
+/// than the loop it wraps by more than 10% would distort every read() speed.
+pub(crate) fn plain_loop_warning(plain: Option<&serde_json::Value>) -> Vec<Warning> {
+    let Some(plain) = plain else {
+        return Vec::new();
+    };
+    // Paired in the same rounds, and on-CPU (load on a shared machine
+    // drops out): a harness that is slow by both is slow.
+    let ratios = [
+        plain["timed_in_rounds_over_plain_loop_paired"].as_f64(),
+        plain["timed_in_rounds_over_plain_loop_on_cpu"].as_f64(),
+    ];
+    let worst = ratios
+        .into_iter()
+        .flatten()
+        .fold(f64::NEG_INFINITY, f64::max);
+    if worst >= PLAIN_LOOP_WITHIN || !worst.is_finite() {
+        return Vec::new();
+    }
+    vec![Warning::new(
+        "harness-slower-than-plain-loop",
+        format!(
+            "timed {} ran at {worst:.2} of a plain read()+sum loop over the same buffer at best (paired in the same rounds, or on-CPU; extra.plain_loop), below {PLAIN_LOOP_WITHIN}: the harness slowed the timed passes",
+            plain["series"].as_str().unwrap_or("read")
+        ),
+        "rerun on an idle machine; if it persists, the timed passes carry a cost the plain loop does not",
+    )]
 }

@@ -10,8 +10,8 @@ use mmlab_core::cgroup::MemoryCgroup;
 use mmlab_core::testing::{Capability, skip};
 use mmlab_core::{DataDir, RunContext};
 use mmlab_counters::CounterSet;
-use repeated_access::methods::Method;
-use repeated_access::{Scenario, run_limited, run_passes};
+use repeated_access::methods::{Config, Method};
+use repeated_access::{Role, Scenario, run_limited, run_passes};
 
 const M: u64 = 1 << 20;
 
@@ -67,7 +67,8 @@ fn a_limited_page_cache_makes_every_pass_read_the_file_again() {
     let storage_read = |bytes: Option<u64>| bytes.expect("/proc/self/io is readable here");
 
     for method in [Method::Read, Method::MmapReused] {
-        let limited = run_limited(&cgroup, &data, method, 64 * 1024, 3, 0).expect("limited passes");
+        let config = Config::new(method, 64 * 1024);
+        let limited = run_limited(&cgroup, &data, config, 3, 0, 0).expect("limited passes");
         assert_eq!(limited.len(), 3);
         for record in &limited {
             assert_eq!(record.scenario, Scenario::MemoryLimit);
@@ -99,11 +100,11 @@ fn a_limited_page_cache_makes_every_pass_read_the_file_again() {
     let counters = CounterSet::standard_with(repeated_access::EXTRA_EVENTS).unwrap();
     let cold = run_passes(
         &counters,
+        Role::Timed,
         &data,
         None,
         Scenario::Cold,
-        Method::Read,
-        64 * 1024,
+        Config::new(Method::Read, 64 * 1024),
         3,
         0,
     )
@@ -152,8 +153,9 @@ fn a_run_with_a_memory_limit_adds_the_scenario_and_removes_its_cgroup() {
         .iter()
         .filter(|s| s["scenario"] == "memory-limit")
         .collect();
-    // 6 storage methods x 3 passes.
-    assert_eq!(limited.len(), 18);
+    // 6 storage methods x 3 timed passes, and 2 counted ones each.
+    assert_eq!(limited.len(), 18 + 12);
+    assert_eq!(limited.iter().filter(|s| s["role"] == "timed").count(), 18);
     let cgroup = result.extra["memory_cgroup"]["cgroup"].as_str().unwrap();
     assert!(cgroup.contains("mmlab-"), "{cgroup}");
     let folder = result.extra["memory_cgroup"]["path"].as_str().unwrap();

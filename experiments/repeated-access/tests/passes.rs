@@ -4,8 +4,8 @@
 
 use mmlab_core::{DataDir, DataFile, RunContext, Verdict};
 use mmlab_counters::CounterSet;
-use repeated_access::methods::{Method, expected_read_calls};
-use repeated_access::{PassRecord, Scenario, run_passes};
+use repeated_access::methods::{Config, Method, expected_read_calls};
+use repeated_access::{PassRecord, Role, Scenario, run_passes};
 
 const K: u64 = 1024;
 
@@ -39,7 +39,17 @@ fn passes(
     block: u64,
     n: usize,
 ) -> Vec<PassRecord> {
-    run_passes(set, data, None, Scenario::Warm, method, block, n, 0).expect("passes run")
+    run_passes(
+        set,
+        Role::Counted,
+        data,
+        None,
+        Scenario::Warm,
+        Config::new(method, block),
+        n,
+        0,
+    )
+    .expect("passes run")
 }
 
 /// read() with block b over a file of size s makes ceil(s/b) + 1 system
@@ -132,7 +142,8 @@ fn a_pass_that_does_not_reproduce_the_checksum_fails_the_run() {
     bytes[100_000] ^= 0xff;
     std::fs::write(&data.path, &bytes).unwrap();
     for method in [Method::Read, Method::MmapReused, Method::MmapCopy] {
-        let error = run_passes(&set, &data, None, Scenario::Warm, method, 64 * K, 2, 0)
+        let config = Config::new(method, 64 * K);
+        let error = run_passes(&set, Role::Timed, &data, None, Scenario::Warm, config, 2, 0)
             .unwrap_err()
             .to_string();
         assert!(
@@ -154,13 +165,14 @@ fn cold_passes_start_from_an_evicted_file() {
     let dir = DataDir::create(Some(base.path())).unwrap();
     let data = data_file(&dir, 4 * 1024 * K);
     for method in [Method::Read, Method::MmapReused] {
+        let config = Config::new(method, 64 * K);
         let records = run_passes(
             &set,
+            Role::Timed,
             &data,
             None,
             Scenario::EvictEveryPass,
-            method,
-            64 * K,
+            config,
             2,
             0,
         )
@@ -176,7 +188,8 @@ fn cold_passes_start_from_an_evicted_file() {
         }
         // A warm pass reads the file first; that it then stays cached in full
         // is what usually happens (printed), not a guarantee (reclaim).
-        let warm = run_passes(&set, &data, None, Scenario::Warm, method, 64 * K, 1, 0).unwrap();
+        let warm =
+            run_passes(&set, Role::Timed, &data, None, Scenario::Warm, config, 1, 0).unwrap();
         let resident = warm[0].resident_pages_before.expect("mincore");
         println!(
             "{} warm: {resident} of {} pages resident",
@@ -222,8 +235,85 @@ fn a_small_quick_run_writes_verdicts_samples_and_figures() {
     } else {
         assert_eq!(s5.verdict, Verdict::NotMeasured);
     }
-    // 17 warm series x 8 passes + 6 cold x 3 + 6 evicted x 2.
-    assert_eq!(result.samples.len(), 17 * 8 + 6 * 3 + 6 * 2);
+    // Timed: 18 warm series x 6 passes + 6 cold x 3 + 6 evicted x 2;
+    // counted (the one repetition): 18 x 2 + 6 x 2 + 6 x 1; observer:
+    // 3 rounds of 4 counter sets.
+    let role = |name: &str| {
+        result
+            .samples
+            .iter()
+            .filter(|s| s["role"] == name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(role("timed").len(), 18 * 6 + 6 * 3 + 6 * 2);
+    assert_eq!(role("counted").len(), 18 * 2 + 6 * 2 + 6);
+    assert_eq!(role("observer").len(), 3 * 4);
+    // No timed pass ran with a tracepoint on; every counted one with all.
+    for sample in role("timed") {
+        assert_eq!(sample["instrumentation"], "timing", "{sample}");
+        assert_eq!(sample["tracepoints_on"], false);
+        assert!(
+            !sample["counters_on"].as_str().unwrap().contains(':'),
+            "{sample}"
+        );
+        assert!(sample["n_syscalls"].is_null(), "{sample}");
+    }
+    for sample in role("counted") {
+        assert_eq!(sample["instrumentation"], "full", "{sample}");
+        let on = sample["counters_on"].as_str().unwrap();
+        if countable {
+            assert!(on.contains("raw_syscalls:sys_enter"), "{on}");
+            assert!(sample["n_syscalls"].is_u64(), "{sample}");
+        }
+    }
+    // Every read-family pass records where its buffer started; the placed
+    // buffers (read, pread, mmap-copy) at a page boundary.
+    for sample in result.samples.iter().filter(|s| s["family"] == "block") {
+        let offset = sample["buffer_page_offset_bytes"].as_u64();
+        assert!(offset.is_some(), "{sample}");
+        if sample["method"] != "read-fresh-buffer" {
+            assert_eq!(offset, Some(0), "{sample}");
+        }
+    }
+    // The file's state before every scenario's first pass.
+    let states = result.extra["file_state"].as_array().unwrap();
+    let scenarios: Vec<&str> = states
+        .iter()
+        .map(|s| s["scenario"].as_str().unwrap())
+        .collect();
+    assert_eq!(scenarios, ["warm", "cold", "evict-every-pass"]);
+    for state in states {
+        assert!(state["resident_pages"].as_u64().unwrap() <= state["file_pages"].as_u64().unwrap());
+        assert!(
+            state["folio_histogram"].is_string() || state["folios_unavailable"].is_string(),
+            "{state}"
+        );
+    }
+    assert!(result.params["damon_pageout_active"].is_boolean());
+    // The observer's tables: a cost per call for each counter set, and the
+    // timed read against the plain loop (reported, not asserted: a timing).
+    let costs = result.extra["instrumentation_cost"].as_array().unwrap();
+    let sets: Vec<&str> = costs
+        .iter()
+        .map(|c| c["instrumentation"].as_str().unwrap())
+        .collect();
+    assert_eq!(sets, ["none", "timing", "syscalls", "full"]);
+    let plain = &result.extra["plain_loop"][0];
+    assert!(plain["timed_in_rounds_over_plain_loop"].as_f64().unwrap() > 0.0);
+    assert!(plain["timed_series_over_plain_loop"].as_f64().unwrap() > 0.0);
+    println!("harness against the plain loop (a timing, reported only): {plain}");
+    // Every series records its repetitions and the interval it reached.
+    let repetitions = result.extra["repetitions"].as_array().unwrap();
+    assert_eq!(repetitions.len(), 18 + 6 + 6);
+    assert!(
+        repetitions
+            .iter()
+            .all(|r| r["stopped_by"] == "fixed repetitions")
+    );
+    // Two ceilings: one thread and every CPU.
+    let sizes = &result.extra["sizes"][0];
+    assert!(sizes["ceiling_gb_per_s"].as_f64().unwrap() > 0.0);
+    assert!(sizes["ceiling_all_cpus_gb_per_s"].as_f64().unwrap() > 0.0);
     let checksum = result.extra["sizes"][0]["file_checksum"].clone();
     for sample in &result.samples {
         assert_eq!(sample["checksum"], checksum, "{sample}");
