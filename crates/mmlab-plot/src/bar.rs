@@ -173,6 +173,11 @@ pub fn bar_scene(
     let bar_width = ((slot as f64 * 0.8) / n_bars as f64).clamp(3.0, 90.0) as i32;
     let base = y_scale.base_pixel();
     let mut n_off_log = 0;
+    // What is drawn in the plot (bars, whiskers, value labels), so that a
+    // value too wide for its bar is written turned upright over it only
+    // where it touches nothing.
+    let mut occupied: Vec<(i32, i32, i32, i32)> = Vec::new();
+    let mut upright: Vec<(String, i32, i32)> = Vec::new();
     for (c, ((key, _), lines)) in categories.iter().zip(&category_lines).enumerate() {
         let slot_left = plot.left + c as i32 * slot;
         let same_category =
@@ -257,6 +262,7 @@ pub fn bar_scene(
                     scene.rect(x0, top, x1, base, look.colour);
                 }
             }
+            occupied.push((x0, top.min(base), x1, top.max(base)));
             let mut label_bottom = top - 3;
             if let Some((low, high)) = cell.and_then(|c| c.whisker())
                 && y_scale.can_show(low)
@@ -278,10 +284,12 @@ pub fn bar_scene(
                     );
                 }
                 label_bottom = label_bottom.min(y_high - 3);
+                occupied.push((middle - 6, y_high.min(y_low), middle + 6, y_high.max(y_low)));
             }
             let text = format.format(median);
-            // Only where it fits over its own bar, never over a neighbour's.
-            if text_width(&text, VALUE_SIZE) <= bar_width {
+            // Over its own bar where it fits, never over a neighbour's.
+            let width = text_width(&text, VALUE_SIZE);
+            if width <= bar_width {
                 scene.text(
                     &text,
                     middle,
@@ -290,7 +298,26 @@ pub fn bar_scene(
                     Rgb::TEXT,
                     Anchor::BottomCenter,
                 );
+                occupied.push((
+                    middle - width / 2,
+                    label_bottom - 15,
+                    middle + width / 2,
+                    label_bottom,
+                ));
+            } else if median >= 0.0 {
+                upright.push((text, middle, label_bottom));
             }
+        }
+    }
+    for (text, middle, bottom) in upright {
+        let width = text_width(&text, VALUE_SIZE);
+        let place = (middle - 8, bottom - width, middle + 8, bottom);
+        let touches = |o: &(i32, i32, i32, i32)| {
+            place.0 < o.2 && o.0 < place.2 && place.1 < o.3 && o.1 < place.3
+        };
+        if place.1 >= plot.top - 18 && !occupied.iter().any(touches) {
+            scene.vertical_text(&text, middle, bottom - width / 2, VALUE_SIZE, Rgb::TEXT);
+            occupied.push(place);
         }
     }
     for (index, reference) in spec.reference_lines.iter().enumerate() {

@@ -19,6 +19,9 @@ const CELL_SIZE: f64 = 14.0;
 const LINE: i32 = 18;
 const PAD: i32 = 8;
 const MAX_WIDTH: i32 = 1600;
+/// More rows than this (about a screen's height) make a figure that must be
+/// scaled down to unreadable text to be seen whole: the figure says so.
+pub const TALL_ROWS: usize = 40;
 /// How much lighter than the series colour a cell is, so dark text reads.
 const CELL_TINT: f64 = 0.55;
 
@@ -92,6 +95,12 @@ pub fn grid(
                 colour_key,
                 marked,
             },
+        ));
+    }
+    if row_keys.len() > TALL_ROWS {
+        notes.push(format!(
+            "{} rows: too tall to read as one picture; declare one figure per group of rows (a `filter` on the group's field)",
+            row_keys.len()
         ));
     }
     if duplicates > 0 {

@@ -89,6 +89,7 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: no
 .warning {{ background: #fff8c5; border-left: 4px solid #bf8700; padding: 0.4em 0.8em; margin: 0.4em 0; }}
 figure {{ margin: 1.4em 0; }}
 figure img {{ max-width: 100%; height: auto; border: 1px solid #eee; }}
+figure .wide {{ position: relative; left: 50%; transform: translateX(-50%); }}
 figcaption {{ font-size: 0.93em; max-width: 60em; }}
 .side-by-side {{ display: flex; gap: 1em; flex-wrap: wrap; }}
 .side-by-side > div {{ flex: 1 1 480px; min-width: 0; }}

@@ -612,6 +612,26 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// The width of the page's column in pixels (`max-width` of the body,
+/// less its padding): a wider figure is shown wider than the column.
+const PAGE_COLUMN: u32 = 1050;
+
+/// A PNG's width and height, from its header.
+fn png_size(path: &Path) -> Option<(u32, u32)> {
+    use std::io::Read as _;
+    let mut header = [0u8; 24];
+    std::fs::File::open(path)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    (&header[12..16] == b"IHDR").then(|| {
+        (
+            u32::from_be_bytes([header[16], header[17], header[18], header[19]]),
+            u32::from_be_bytes([header[20], header[21], header[22], header[23]]),
+        )
+    })
+}
+
 fn figure_html(page: &mut String, figure: &Rendered) {
     let claims = if figure.spec.claims.is_empty() {
         String::new()
@@ -621,9 +641,17 @@ fn figure_html(page: &mut String, figure: &Rendered) {
             escape(&figure.spec.claims.join(", "))
         )
     };
+    // A figure wider than the page's column (a grid of many columns) would
+    // be scaled down to unreadable text: it gets the window's width
+    // instead, up to its own.
+    let wide = png_size(&figure.drawn.png)
+        .map(|(width, _)| width)
+        .filter(|width| *width > PAGE_COLUMN)
+        .map(|width| format!(" class=\"wide\" style=\"width: min({width}px, calc(100vw - 3em))\""))
+        .unwrap_or_default();
     let _ = writeln!(
         page,
-        "<figure id=\"{anchor}\">\n<a href=\"{link}\"><img src=\"{link}\" alt=\"{title}\"></a>\n<figcaption><b>{title}</b>{claims}",
+        "<figure id=\"{anchor}\">\n<div{wide}><a href=\"{link}\"><img src=\"{link}\" alt=\"{title}\"></a></div>\n<figcaption><b>{title}</b>{claims}",
         anchor = figure_anchor(figure),
         link = figure_link(&figure.drawn.png),
         title = escape(&figure.spec.title),

@@ -200,3 +200,59 @@ fn on_a_log_axis_a_point_of_0_is_drawn_at_the_axis_zero() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn a_value_too_wide_for_its_bar_is_written_upright_over_it() {
+    // who-calls-mmap's read-4k: 257 reads in a group of narrow bars.
+    let mut result = result_with(&[]);
+    let mut rows = Vec::new();
+    for case in [
+        "program-start",
+        "read-4k",
+        "mmap",
+        "malloc",
+        "fs-read",
+        "anon",
+    ] {
+        for (i, syscall) in [
+            "brk",
+            "close",
+            "mmap",
+            "mprotect",
+            "munmap",
+            "openat",
+            "read",
+            "statx",
+            "pread64",
+            "newfstatat",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let n = if case == "read-4k" && *syscall == "read" {
+                257
+            } else {
+                i % 3 + 1
+            };
+            rows.push(json!({"case": case, "syscall": syscall, "n_calls": n}));
+        }
+    }
+    result.extra.insert("counts".into(), json!(rows));
+    let mut spec = bar_spec(true);
+    spec.series = Some("syscall".into());
+    let palette = palette_for([&result]);
+    let (scene, _) = mmlab_plot::bar::bar_scene(&spec, &[Source::new(&result)], &palette).unwrap();
+    let upright: Vec<&str> = scene
+        .shapes
+        .iter()
+        .filter_map(|shape| match shape {
+            Shape::Text {
+                text,
+                vertical: true,
+                ..
+            } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(upright.contains(&"257"), "{upright:?}");
+}
