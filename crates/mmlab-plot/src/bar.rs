@@ -68,6 +68,18 @@ pub fn bar_scene(
             }
         }
     }
+    // Categories that are all numbers (folio sizes, block sizes) read in
+    // order of size; names keep the order the data gives them.
+    let number = |v: &Value| match v {
+        Value::Number(_) | Value::String(_) => data::number(v),
+        _ => None,
+    };
+    if categories.iter().all(|(key, _)| number(key).is_some()) {
+        categories.sort_by(|a, b| {
+            let key = |v: &Value| number(v).unwrap_or(f64::NAN);
+            key(&a.0).total_cmp(&key(&b.0))
+        });
+    }
     let mut ys = Vec::new();
     for s in &series {
         for (_, cell) in &s.cells {
@@ -177,7 +189,7 @@ pub fn bar_scene(
     // value too wide for its bar is written turned upright over it only
     // where it touches nothing.
     let mut occupied: Vec<(i32, i32, i32, i32)> = Vec::new();
-    let mut upright: Vec<(String, i32, i32)> = Vec::new();
+    let mut labels: Vec<(String, i32, i32, bool)> = Vec::new();
     for (c, ((key, _), lines)) in categories.iter().zip(&category_lines).enumerate() {
         let slot_left = plot.left + c as i32 * slot;
         let same_category =
@@ -287,37 +299,59 @@ pub fn bar_scene(
                 occupied.push((middle - 6, y_high.min(y_low), middle + 6, y_high.max(y_low)));
             }
             let text = format.format(median);
-            // Over its own bar where it fits, never over a neighbour's.
-            let width = text_width(&text, VALUE_SIZE);
-            if width <= bar_width {
-                scene.text(
-                    &text,
-                    middle,
-                    label_bottom,
-                    VALUE_SIZE,
-                    Rgb::TEXT,
-                    Anchor::BottomCenter,
-                );
-                occupied.push((
-                    middle - width / 2,
-                    label_bottom - 15,
-                    middle + width / 2,
-                    label_bottom,
-                ));
-            } else if median >= 0.0 {
-                upright.push((text, middle, label_bottom));
+            if median >= 0.0 {
+                labels.push((text, middle, label_bottom, false));
+            } else {
+                // Under the end of a bar that hangs below zero.
+                let below = cell
+                    .and_then(|c| c.whisker())
+                    .filter(|(low, _)| y_scale.can_show(*low))
+                    .map_or(top, |(low, _)| top.max(y_scale.pixel(low)));
+                labels.push((text, middle, below + 3, true));
             }
         }
     }
-    for (text, middle, bottom) in upright {
+    // Values over their bars, once every bar is placed: level where it
+    // fits (about its bar's width) and touches nothing, else turned
+    // upright where that touches nothing, else left to the axis.
+    // `at`: the label's bottom (over a bar), or its top (`under` a bar
+    // below zero).
+    for (text, middle, at, under) in labels {
         let width = text_width(&text, VALUE_SIZE);
-        let place = (middle - 8, bottom - width, middle + 8, bottom);
-        let touches = |o: &(i32, i32, i32, i32)| {
-            place.0 < o.2 && o.0 < place.2 && place.1 < o.3 && o.1 < place.3
+        let touches = |place: (i32, i32, i32, i32), occupied: &[(i32, i32, i32, i32)]| {
+            occupied
+                .iter()
+                .any(|o| place.0 < o.2 && o.0 < place.2 && place.1 < o.3 && o.1 < place.3)
         };
-        if place.1 >= plot.top - 18 && !occupied.iter().any(touches) {
-            scene.vertical_text(&text, middle, bottom - width / 2, VALUE_SIZE, Rgb::TEXT);
-            occupied.push(place);
+        let span = |height: i32| {
+            if under {
+                (at, at + height)
+            } else {
+                (at - height, at)
+            }
+        };
+        let (level_top, level_bottom) = span(14);
+        let level = (
+            middle - width / 2 - 1,
+            level_top,
+            middle + width / 2 + 1,
+            level_bottom,
+        );
+        let (upright_top, upright_bottom) = span(width);
+        let upright = (middle - 8, upright_top, middle + 8, upright_bottom);
+        let inside = |top: i32, bottom: i32| top >= plot.top - 18 && bottom <= plot.bottom;
+        if width <= bar_width + 2 && inside(level_top, level_bottom) && !touches(level, &occupied) {
+            let anchor = if under {
+                Anchor::TopCenter
+            } else {
+                Anchor::BottomCenter
+            };
+            scene.text(&text, middle, at, VALUE_SIZE, Rgb::TEXT, anchor);
+            occupied.push(level);
+        } else if inside(upright_top, upright_bottom) && !touches(upright, &occupied) {
+            let centre = (upright_top + upright_bottom) / 2;
+            scene.vertical_text(&text, middle, centre, VALUE_SIZE, Rgb::TEXT);
+            occupied.push(upright);
         }
     }
     for (index, reference) in spec.reference_lines.iter().enumerate() {

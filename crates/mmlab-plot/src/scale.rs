@@ -409,8 +409,13 @@ impl Scale {
         (from + t * (self.pixel_to - from)).round() as i32
     }
 
-    /// The pixel of the axis's low end (where bars start).
+    /// Where bars start: the pixel of 0 on a linear axis that holds it
+    /// (bars of negative values hang down from it), else of the axis's low
+    /// end (a log axis, or its zero floor).
     pub fn base_pixel(&self) -> i32 {
+        if self.log_base.is_none() && self.low <= 0.0 && self.high >= 0.0 {
+            return self.pixel(0.0);
+        }
         self.pixel_from.round() as i32
     }
 
@@ -640,6 +645,18 @@ mod tests {
         // A linear axis needs no floor of its own.
         let linear = Scale::new(&[0.0, 1.0], false, TickFormat::Number, true);
         assert!(!linear.has_zero_floor() && linear.zero_break().is_none());
+    }
+
+    #[test]
+    fn bars_of_a_linear_axis_below_zero_start_at_zero() {
+        let mut scale = Scale::new(&[-1140.0, 0.0, 32800.0], false, TickFormat::Number, true);
+        scale.place(400, 0);
+        let zero = scale.pixel(0.0);
+        assert_eq!(scale.base_pixel(), zero);
+        assert!(zero < 400 && scale.pixel(-1140.0) > zero);
+        let mut positive = Scale::new(&[3.0, 97.0], false, TickFormat::Number, true);
+        positive.place(400, 0);
+        assert_eq!(positive.base_pixel(), 400);
     }
 
     #[test]

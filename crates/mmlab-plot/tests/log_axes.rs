@@ -256,3 +256,32 @@ fn a_value_too_wide_for_its_bar_is_written_upright_over_it() {
         .collect();
     assert!(upright.contains(&"257"), "{upright:?}");
 }
+
+#[test]
+fn bars_below_zero_hang_from_zero_and_numeric_categories_read_in_order() {
+    let result = result_with(&[("256", -1140.0), ("1", 0.0), ("4", 32800.0)]);
+    let spec = bar_spec(false);
+    let palette = palette_for([&result]);
+    let (scene, _) = mmlab_plot::bar::bar_scene(&spec, &[Source::new(&result)], &palette).unwrap();
+    let colour = colour_of(&palette, &spec);
+    let drawn = bars(&scene, colour);
+    assert_eq!(drawn.len(), 2, "{drawn:?}");
+    // Sorted by number: 1 (zero mark), 4 (up), 256 (down), left to right.
+    let (up, down) = (drawn[0], drawn[1]);
+    assert!(up.0 < down.0, "{drawn:?}");
+    let zero = flat_marks(&scene, colour, 3);
+    assert_eq!(zero.len(), 1);
+    assert!(zero[0].1 < up.0, "{zero:?} {up:?}");
+    // Both bars meet at the zero mark's height: the 0 of the axis.
+    assert_eq!(up.3, zero[0].2);
+    assert_eq!(down.1, zero[0].2);
+    assert!(down.3 > down.1 + mmlab_plot::bar::MIN_BAR);
+    // The negative value is written under its bar.
+    assert!(
+        texts(&scene)
+            .iter()
+            .any(|(t, _, y)| t == "-1140" && *y > down.3),
+        "{:?}",
+        texts(&scene)
+    );
+}
