@@ -103,7 +103,7 @@ pub fn line_scene(
         }
     }
     let mut x_scale = Scale::tight(&xs, spec.x.log, TickFormat::for_field(&spec.x.field));
-    let mut y_scale = Scale::new(&ys, spec.y.log, TickFormat::for_field(&spec.y.field), true);
+    let mut y_scale = Scale::for_points(&ys, spec.y.log, TickFormat::for_field(&spec.y.field));
     if n_not_numeric_x > 0 {
         notes.push(format!(
             "{n_not_numeric_x} point(s) whose `{}` is not a number are left out",

@@ -135,6 +135,19 @@ impl Scale {
         Scale::with_bounds(values, log, format, from_zero, false)
     }
 
+    /// The y axis of points (a line figure): linear like [`Scale::new`]
+    /// from zero; log from just below the smallest value to just above the
+    /// largest, as [`Scale::tight`]: a point needs no length to be seen, and
+    /// values within a decade keep the plot's height instead of a band of
+    /// it (the half decade below that bars need is not added).
+    pub fn for_points(values: &[f64], log: bool, format: TickFormat) -> Scale {
+        if log {
+            Scale::tight(values, true, format)
+        } else {
+            Scale::new(values, false, format, true)
+        }
+    }
+
     /// An x axis: like [`Scale::new`], but a linear one ends just past the
     /// data instead of at the next round number.
     pub fn tight(values: &[f64], log: bool, format: TickFormat) -> Scale {
@@ -619,6 +632,21 @@ mod tests {
         assert_eq!(scale.base_pixel(), 400);
         assert!(400 - scale.pixel(1.0) > 40, "{}", scale.pixel(1.0));
         assert_eq!(scale.pixel(1000.0), 0);
+    }
+
+    #[test]
+    fn points_on_a_log_axis_keep_the_height_of_the_plot() {
+        // Passes of 104 to 180 ms: not a band at the top of 20..1000.
+        let scale = Scale::for_points(&[104.0, 180.0], true, TickFormat::Number);
+        let (low, high) = scale.range();
+        assert!(
+            low > 95.0 && low < 104.0 && high > 180.0 && high < 200.0,
+            "{low}..{high}"
+        );
+        assert!(scale.ticks().len() >= 3);
+        // Linear: from zero, as bars.
+        let linear = Scale::for_points(&[104.0, 180.0], false, TickFormat::Number);
+        assert_eq!(linear.range().0, 0.0);
     }
 
     #[test]
