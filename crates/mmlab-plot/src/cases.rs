@@ -10,7 +10,8 @@
 //! `group` (rows are grouped by it, in the order groups first appear),
 //! `claims` (a claim id, several separated by commas or spaces, or an array
 //! of them), `documented_variation` (the documentation allows the observed
-//! outcome: the quote), `setup`, `action`, `expected_source` and `note`.
+//! outcome: the quote), `setup`, `action`, `depends_on`, `who` (run as),
+//! `scope`, `expected_source`, `observed_note` and `note`.
 
 use std::fmt::Write as _;
 
@@ -33,7 +34,15 @@ pub struct Case {
     pub claims: Vec<String>,
     pub setup: Option<String>,
     pub action: Option<String>,
+    /// What the outcome depends on (filesystem, CPU feature, privilege).
+    pub depends_on: Option<String>,
+    /// Who ran it (`root`, `nobody`).
+    pub who: Option<String>,
+    /// Where it holds (`on ext4`).
+    pub scope: Option<String>,
     pub expected_source: Option<String>,
+    /// What else was seen, beside the outcome.
+    pub observed_note: Option<String>,
     pub note: Option<String>,
 }
 
@@ -175,7 +184,11 @@ fn case_of(row: &Value, index: usize) -> Option<Case> {
         claims: claims_of(row.get("claims")),
         setup: text(row.get("setup")),
         action: text(row.get("action")),
+        depends_on: text(row.get("depends_on")),
+        who: text(row.get("who")),
+        scope: text(row.get("scope")),
         expected_source: text(row.get("expected_source")),
+        observed_note: text(row.get("observed_note")),
         note: text(row.get("note")),
     })
 }
@@ -233,7 +246,13 @@ pub fn html(experiment: &str, table: &CaseTable) -> String {
         for case in cases {
             let (class, mark) = match_text(case);
             let mut case_cell = format!("<code>{}</code>", escape(&case.id));
-            for (what, value) in [("setup", &case.setup), ("action", &case.action)] {
+            for (what, value) in [
+                ("setup", &case.setup),
+                ("action", &case.action),
+                ("depends on", &case.depends_on),
+                ("run as", &case.who),
+                ("scope", &case.scope),
+            ] {
                 if let Some(value) = value {
                     let _ = write!(
                         case_cell,
@@ -257,6 +276,14 @@ pub fn html(experiment: &str, table: &CaseTable) -> String {
                     escape(source)
                 );
             }
+            let mut observed = escape(&case.observed);
+            if let Some(note) = &case.observed_note {
+                let _ = write!(
+                    observed,
+                    "<br><span class=\"small\">{}</span>",
+                    escape(note)
+                );
+            }
             let mut matched = format!("<span class=\"m-{class}\">{mark}</span>");
             if let Some(allowed) = &case.allowed {
                 let _ = write!(
@@ -273,9 +300,8 @@ pub fn html(experiment: &str, table: &CaseTable) -> String {
                 .join(", ");
             let _ = writeln!(
                 out,
-                "<tr class=\"case {class}\"><td class=\"small\">{}</td><td>{case_cell}</td><td>{expected}</td><td>{}</td><td>{matched}</td><td>{claims}</td></tr>",
+                "<tr class=\"case {class}\"><td class=\"small\">{}</td><td>{case_cell}</td><td>{expected}</td><td>{observed}</td><td>{matched}</td><td>{claims}</td></tr>",
                 escape(group.unwrap_or("")),
-                escape(&case.observed),
             );
         }
         out.push_str("</tbody>\n");
@@ -305,7 +331,10 @@ pub fn markdown(table: &CaseTable) -> String {
                 md_cell(group.unwrap_or("")),
                 md_cell(&case.id),
                 md_cell(&case.expected),
-                md_cell(&case.observed),
+                md_cell(&match &case.observed_note {
+                    Some(note) => format!("{} ({note})", case.observed),
+                    None => case.observed.clone(),
+                }),
                 md_cell(&mark),
                 md_cell(&case.claims.join(", "))
             );

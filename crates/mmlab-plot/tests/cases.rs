@@ -20,7 +20,8 @@ fn result_with_cases() -> ResultFile {
              "documented_variation": "mmap(2) NOTES: PROT_WRITE implies PROT_READ", "claims": "S8"},
             {"id": "flags-shared-sync", "group": "flags", "expected": "ok: read 0x37",
              "observed": "errno EOPNOTSUPP (mmap)", "matches": false, "mismatch": true,
-             "documented_variation": null, "claims": ""},
+             "documented_variation": null, "claims": "", "depends_on": "the filesystem: ext4",
+             "who": "root", "scope": "on ext4", "observed_note": "no DAX"},
             {"id": "hint-null", "group": "start hint", "expected": "ok", "observed": "ok",
              "matches": true, "claims": ["S7", "S8"]}
         ]),
@@ -86,6 +87,14 @@ fn the_report_shows_cases_as_an_html_and_a_markdown_table() {
     assert_eq!(html.matches("<tr class=\"case same\">").count(), 2);
     // Setup, action and the source of the expectation are there.
     assert!(html.contains("setup: PROT_NONE, MAP_PRIVATE"));
+    for shown in [
+        "depends on: the filesystem: ext4",
+        "run as: root",
+        "scope: on ext4",
+        "errno EOPNOTSUPP (mmap)<br><span class=\"small\">no DAX</span>",
+    ] {
+        assert!(html.contains(shown), "{shown}");
+    }
     assert!(html.contains("mmap(2): &quot;PROT_NONE Pages may not be accessed.&quot;"));
     // Each case links its claim's row, which exists; the claim's row links
     // back to the cases naming it.
@@ -101,7 +110,7 @@ fn the_report_shows_cases_as_an_html_and_a_markdown_table() {
         "| Group | Case | Expected (documentation) | Observed (this kernel) | Match | Claim |"
     ));
     assert!(md.contains(
-        "| flags | `flags-shared-sync` | ok: read 0x37 | errno EOPNOTSUPP (mmap) | **✗ differs** |  |"
+        "| flags | `flags-shared-sync` | ok: read 0x37 | errno EOPNOTSUPP (mmap) (no DAX) | **✗ differs** |  |"
     ));
     assert!(md.contains("| start hint | `hint-null` | ok | ok | ✓ matches | S7, S8 |"));
 }
