@@ -304,8 +304,14 @@ pub fn all(plan: &Plan) -> Vec<Case> {
     cases.extend(crate::files::limits(plan));
     cases.extend(crate::files::file_changes(plan));
     cases.extend(crate::views::maps(plan));
+    cases.extend(crate::family::munmap(plan));
+    cases.extend(crate::family::msync(plan));
+    cases.extend(crate::family::madvise(plan));
     cases.extend(crate::views::mincore(plan));
+    cases.extend(crate::family::locking(plan));
+    cases.extend(crate::privileged::privilege(plan));
     cases.extend(crate::views::growsdown(plan));
+    cases.extend(crate::privileged::validate(plan));
     cases.extend(crate::views::map_count(plan));
     cases
 }

@@ -166,8 +166,8 @@ pub const MINCORE_PAGE_CACHE: &str = "mmap(2) NOTES: \"An application can determ
 pub const MINCORE_HIDDEN: &str = "mm/mincore.c (Linux 5.2 and later): \"Reveal pagecache information only for non-anonymous mappings that correspond to the files the calling process could (if tried) open for writing; otherwise we'd be including shared non-exclusive mappings, which opens a side channel.\" (do_mincore() then reports every page of such a mapping as resident)";
 
 // Locking.
-pub const VMLCK: &str = "mlock(2): \"The VmLck field of the Linux-specific /proc/[pid]/status file shows how many kilobytes of memory the process with ID PID has locked using mlock(), mlock2(), mlockall(), and mmap(2) MAP_LOCKED.\"";
-pub const MAP_LOCKED: &str = "mmap(2) MAP_LOCKED: \"Mark the mapped region to be locked in the same way as mlock(2). This implementation will try to populate (prefault) the whole range\"; mlock(2): VmLck \"shows how many kilobytes of memory the process ... has locked using ... mmap(2) MAP_LOCKED.\"";
+pub const MAP_LOCKED: &str = "mmap(2) MAP_LOCKED: \"Mark the mapped region to be locked in the same way as mlock(2). This implementation will try to populate (prefault) the whole range\"; proc(5) /proc/pid/smaps: \"The \\\"Locked\\\" indicates whether the mapping is locked in memory or not.\"";
+pub const LOCKED_SMAPS: &str = "proc(5) /proc/pid/smaps: \"The \\\"Locked\\\" indicates whether the mapping is locked in memory or not.\"; mlock(2): \"mlock(), mlock2(), and mlockall() lock part or all of the calling process's virtual address space into RAM, preventing that memory from being paged to the swap area.\"";
 pub const MUNLOCK: &str = "mlock(2): \"munlock() unlocks pages in the address range starting at addr and continuing for len bytes.\"";
 pub const MLOCK_ROUNDS: &str = "mlock(2) NOTES: \"Under Linux, mlock(), mlock2(), and munlock() automatically round addr down to the nearest page boundary.\"";
 pub const MLOCK_ENOMEM_UNMAPPED: &str = "mlock(2) ENOMEM: \"Some of the specified address range does not correspond to mapped pages in the address space of the process.\"";

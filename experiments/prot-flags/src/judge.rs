@@ -42,15 +42,28 @@ pub struct CaseRow {
     /// Space-separated claim ids.
     pub claims: String,
     pub core: bool,
+    /// ok / errno / signal / timeout / probe-failed / not-run; a timeout or
+    /// a failed probe is a failed measurement, not an outcome.
+    #[serde(default)]
+    pub observed_kind: Option<String>,
 }
 
 impl CaseRow {
+    /// Whether the case ran and gave an outcome to judge.
+    fn ran(&self) -> bool {
+        self.matches.is_some()
+            && !matches!(
+                self.observed_kind.as_deref(),
+                Some("timeout" | "probe-failed")
+            )
+    }
+
     fn names(&self, claim: &str) -> bool {
         self.claims.split_whitespace().any(|c| c == claim)
     }
 
     fn mismatch(&self) -> bool {
-        self.matches == Some(false)
+        self.ran() && self.matches == Some(false)
     }
 
     fn contradicts(&self) -> bool {
@@ -154,7 +167,7 @@ pub fn s10(rows: &[CaseRow]) -> Claim {
     Claim::new("S10", verdict, evidence).with_rule(S10_RULE, thresholds)
 }
 
-const RULE: &str = "among the cases naming the claim that ran: holds when all matched the documentation, refuted when a core case contradicts it with no documented variation, holds-with-nuance when the only mismatches are documented variations or man-page corners, not-measured when none ran";
+const RULE: &str = "among the cases naming the claim that ran (a timeout or a failed probe did not): holds when all matched the documentation, refuted when a core case contradicts it with no documented variation, holds-with-nuance when the only mismatches are documented variations or man-page corners, not-measured when none ran";
 
 fn thresholds() -> [(&'static str, serde_json::Value); 1] {
     [("core_contradictions_allowed", json!(0))]
@@ -177,11 +190,7 @@ fn listed(rows: &[&CaseRow]) -> String {
 /// The verdict on one claim from the cases that name it (every claim but S11).
 pub fn verdict(claim: &str, rows: &[CaseRow]) -> Claim {
     let relevant: Vec<&CaseRow> = rows.iter().filter(|r| r.names(claim)).collect();
-    let ran: Vec<&CaseRow> = relevant
-        .iter()
-        .copied()
-        .filter(|r| r.matches.is_some())
-        .collect();
+    let ran: Vec<&CaseRow> = relevant.iter().copied().filter(|r| r.ran()).collect();
     let claim_of = |verdict, evidence: String| {
         Claim::new(claim, verdict, evidence).with_rule(RULE, thresholds())
     };
@@ -250,11 +259,7 @@ const S11_RULE: &str = "the cases mapping the same file with and without MAP_FIL
 /// S11: MAP_FILE is the default and need not be given.
 pub fn s11(rows: &[CaseRow], map_file: Option<u64>) -> Claim {
     let relevant: Vec<&CaseRow> = rows.iter().filter(|r| r.names("S11")).collect();
-    let ran: Vec<&CaseRow> = relevant
-        .iter()
-        .copied()
-        .filter(|r| r.matches.is_some())
-        .collect();
+    let ran: Vec<&CaseRow> = relevant.iter().copied().filter(|r| r.ran()).collect();
     let thresholds = [
         (
             "map_file_value",
@@ -339,6 +344,7 @@ mod tests {
             documented_variation: variation.map(str::to_string),
             claims: "S8 S11".to_string(),
             core,
+            observed_kind: None,
         }
     }
 
@@ -381,6 +387,11 @@ mod tests {
         assert_eq!(claim.verdict, Verdict::Refuted);
         assert!(claim.evidence.contains("d: expected"), "{}", claim.evidence);
 
+        let mut failed = row("f", "probe failed: no /proc", Some(false), true, None);
+        failed.observed_kind = Some("probe-failed".into());
+        let claim = verdict("S8", &[failed]);
+        assert_eq!(claim.verdict, Verdict::NotMeasured, "{}", claim.evidence);
+
         let not_run = [row("e", "not run: no stub", None, true, None)];
         let claim = verdict("S8", &not_run);
         assert_eq!(claim.verdict, Verdict::NotMeasured);
@@ -397,6 +408,7 @@ mod tests {
             documented_variation: None,
             claims: claim.to_string(),
             core: true,
+            observed_kind: None,
         }
     }
 

@@ -16,9 +16,11 @@
 
 pub mod cases;
 pub mod docs;
+pub mod family;
 pub mod files;
 pub mod judge;
 pub mod model;
+pub mod privileged;
 pub mod raw;
 pub mod views;
 
@@ -338,6 +340,9 @@ fn report(result: Result<model::Value, raw::Failure>, env: &CaseEnv) -> Json {
     let mut report = match result {
         Ok(value) => json!({ "ok": value }),
         Err(f) if f.errno == raw::NOT_RUN_ERRNO => json!({ "not_run": f.call }),
+        // No errno: the probe itself could not do its work (a /proc file
+        // unreadable, say): a failed measurement, not an outcome.
+        Err(f) if f.errno == 0 => json!({ "failed": f.call }),
         Err(f) => json!({ "errno": raw::errno_name(f.errno), "call": f.call }),
     };
     report["notes"] = json!(*env.notes.borrow());
@@ -384,6 +389,10 @@ fn observed_from(outcome: &ProbeOutcome) -> Observed {
                 }
             } else if let Some(reason) = field("not_run") {
                 Observed::NotRun { reason }
+            } else if let Some(what) = field("failed") {
+                Observed::ChildFailed {
+                    how: format!("the probe could not {what}"),
+                }
             } else {
                 Observed::ChildFailed {
                     how: format!(

@@ -69,10 +69,14 @@ impl Expected {
     }
 
     /// Whether `observed` is what this expects. `None` when the case did not
-    /// run (nothing to compare).
+    /// run or its probe failed (a timeout, a probe that could not do its
+    /// work): nothing to compare.
     pub fn matches(&self, observed: &Observed) -> Option<bool> {
         Some(match (self, observed) {
-            (_, Observed::NotRun { .. }) => return None,
+            (
+                _,
+                Observed::NotRun { .. } | Observed::TimedOut { .. } | Observed::ChildFailed { .. },
+            ) => return None,
             (Expected::Either(options), observed) => {
                 options.iter().any(|o| o.matches(observed) == Some(true))
             }
@@ -665,6 +669,22 @@ mod tests {
         check(
             Expected::Ok(None),
             Observed::TimedOut { after_ms: 5000 },
+            None,
+        );
+        check(
+            Expected::Either(vec![Expected::Errno("EACCES"), Expected::Errno("ENODEV")]),
+            Observed::Errno {
+                name: "ENODEV".into(),
+                call: "mmap".into(),
+            },
+            Some(true),
+        );
+        check(
+            Expected::Either(vec![Expected::Errno("EACCES"), Expected::Errno("ENODEV")]),
+            Observed::Errno {
+                name: "EBADF".into(),
+                call: "mmap".into(),
+            },
             Some(false),
         );
     }
