@@ -253,7 +253,15 @@ pub fn html(experiment: &str, table: &CaseTable) -> String {
                 ("run as", &case.who),
                 ("scope", &case.scope),
             ] {
-                if let Some(value) = value {
+                // Said once: a setup that already names it is enough.
+                let said = |v: &str| {
+                    [&case.setup, &case.action]
+                        .iter()
+                        .any(|t| t.as_deref().is_some_and(|t| t.contains(v)))
+                };
+                if let Some(value) = value
+                    && !(matches!(what, "depends on" | "scope") && said(value))
+                {
                     let _ = write!(
                         case_cell,
                         "<br><span class=\"small\">{what}: {}</span>",

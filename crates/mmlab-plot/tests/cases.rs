@@ -87,6 +87,12 @@ fn the_report_shows_cases_as_an_html_and_a_markdown_table() {
     assert_eq!(html.matches("<tr class=\"case same\">").count(), 2);
     // Setup, action and the source of the expectation are there.
     assert!(html.contains("setup: PROT_NONE, MAP_PRIVATE"));
+    // What the setup already says is not said twice.
+    let mut again = result_with_cases();
+    again.extra["checks"][2]["setup"] = "fd O_RDONLY; depends on: the filesystem: ext4".into();
+    let table = &mmlab_plot::cases::tables(&again)[0];
+    let once = mmlab_plot::cases::html("conformance", table);
+    assert_eq!(once.matches("the filesystem: ext4").count(), 1, "{once}");
     for shown in [
         "depends on: the filesystem: ext4",
         "run as: root",
