@@ -151,7 +151,8 @@ pub fn maps(plan: &Plan) -> Vec<Case> {
                 },
             )
             .label("prot", prot_name(prot))
-            .label("mapping", if shared { "MAP_SHARED" } else { "MAP_PRIVATE" });
+            .label("mapping", if shared { "MAP_SHARED" } else { "MAP_PRIVATE" })
+            .label("maps_view", "perms and accesses");
             if prot & PROT_WRITE != 0 && prot & PROT_READ == 0 {
                 case = case.variation(docs::WRITE_IMPLIES_READ);
             }
