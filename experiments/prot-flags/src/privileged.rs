@@ -190,7 +190,9 @@ pub fn privilege(plan: &Plan) -> Vec<Case> {
                 }
                 let left = mmlab_core::pages::evict_file(std::os::fd::AsFd::as_fd(&file))
                     .map_err(|_| Failure { call: "evict", errno: 0 })?;
-                env.note(format!("{left} page(s) still cached after the eviction"));
+                env.note(format!(
+                    "the eviction's own check (mincore, by this process) says {left} page(s) still cached"
+                ));
                 let mapping = setup.map_fd(file.as_raw_fd())?;
                 Ok(format!(
                     "resident {} of {}",
