@@ -35,7 +35,7 @@ pub(crate) fn figures(
 ) -> Vec<FigureSpec> {
     let mut out = Vec::new();
     let several = sizes.len() > 1;
-    for &size in sizes {
+    for (index, &size) in sizes.iter().enumerate() {
         let suffix = if several {
             format!("-{}", format_size_short(size))
         } else {
@@ -137,6 +137,7 @@ pub(crate) fn figures(
                 vec!["S14"],
             ));
         }
+        per_pass.retain(|(scenario, _, _)| plan.scenarios(index).contains(scenario));
         for (scenario, question, claims) in per_pass {
             let mut f = base(
                 &format!("time-per-pass-{}", scenario.name()),
@@ -283,7 +284,7 @@ pub(crate) fn figures(
         {
             out.extend(observer_figures(table, size, &suffix, &of));
         }
-        if !plan.alignment_offsets.is_empty() {
+        if index == 0 && !plan.alignment_offsets.is_empty() {
             let mut f = base(
                 "alignment",
                 format!("Does it matter where read()'s buffer starts within a page?{of}"),
@@ -356,7 +357,7 @@ fn observer_figures(table: &Rows, size: u64, suffix: &str, of: &str) -> Vec<Figu
     cost.series = Some("series".into());
     cost.filter = filter(size, &[("in_cost_figure", true.into())]);
     cost.how_to_read = format!(
-        "The same {series} pass over the warm file, timed under each counter set: in every repetition the plain loop and the timing set (no tracepoint) alternate, then each tracepoint set is opened once for its passes and closed after. Each bar is the median over rounds (whisker p5-p95) of the pass's time minus the timing-set pass of the same round and repetition, divided by its read() calls. Once a system-call tracepoint is open, every system call takes the kernel's traced entry path and runs perf's handler: read() pays it on every block, a kept mapping never. That is why the timed passes of this experiment run with no such counter, and the system calls are counted in passes of their own."
+        "The same {series} pass over the warm file, timed under each counter set: in every repetition the plain loop and the timing set (no tracepoint) alternate, then each tracepoint set is opened once for its passes and closed after. The timing set's passes come half before and half after the tracepoint sets'. Each bar is the median over passes (whisker p5-p95) of the pass's time minus the median timing-set pass of its repetition, divided by its read() calls; on a busy machine the whiskers are wide. Once a system-call tracepoint is open, every system call takes the kernel's traced entry path and runs perf's handler: read() pays it on every block, a kept mapping never. That is why the timed passes of this experiment run with no such counter, and the system calls are counted in passes of their own."
     );
     cost.claims = vec!["S5".into(), "S14".into()];
     let mut speed = FigureSpec::new(

@@ -43,7 +43,10 @@ pub(crate) fn fill(
     let ceilings = tables::ceilings(records);
     result.samples = records
         .iter()
-        .map(|r| tables::sample(r, plan, ceilings.get(&r.file_size_bytes).copied()))
+        .map(|r| {
+            let first = sizes.first().map_or(0, |s| s.file_size_bytes);
+            tables::sample(r, plan, ceilings.get(&r.file_size_bytes).copied(), first)
+        })
         .collect();
     // Everything below is computed from the samples as the file holds them.
     let rows = Rows::of_samples(&result.samples).map_err(anyhow::Error::msg)?;

@@ -495,9 +495,10 @@ pub fn run_limited(
 
 /// The observer measurement of one repetition: `read` at the observer
 /// block size over the warm file, `rounds` passes under each counter set
-/// and as a plain loop. The plain loop and the timing set alternate first
-/// (their order swapped every round), with no tracepoint open; then the
-/// tracepoint sets, each opened once for its passes and closed after
+/// and as a plain loop. The plain loop and the timing set alternate (their
+/// order swapped every round), with no tracepoint open, half of their
+/// rounds before and half after the tracepoint sets, each of which is
+/// opened once for its passes and closed after
 /// (closing one takes the kernel a quarter of a second here, so a set is
 /// not reopened for every pass).
 pub fn observer_passes(
@@ -505,43 +506,50 @@ pub fn observer_passes(
     timing: &CounterSet,
     rounds: usize,
 ) -> anyhow::Result<Vec<PassRecord>> {
+    let pair = |round: usize| {
+        let mut pair = [Instrumentation::None, Instrumentation::Timing];
+        if round % 2 == 1 {
+            pair.reverse();
+        }
+        pair.map(|i| (round, i))
+    };
+    // Half the pairs before the tracepoint sets and half after, so that the
+    // reference brackets them in time.
+    let half = rounds.div_ceil(2);
+    let mut schedule: Vec<(usize, Instrumentation)> = (0..half).flat_map(pair).collect();
+    for traced in [Instrumentation::Syscalls, Instrumentation::Full] {
+        schedule.extend((0..rounds).map(|round| (round, traced)));
+    }
+    schedule.extend((half..rounds).flat_map(pair));
     let mut run = series.open()?;
     let mut records = Vec::new();
-    let mut one = |run: &mut MethodRun<'_>,
-                   set: Option<&CounterSet>,
-                   instrumentation: Instrumentation,
-                   round: usize|
-     -> anyhow::Result<()> {
+    let mut opened: Option<(Instrumentation, CounterSet)> = None;
+    for (round, instrumentation) in schedule {
+        if opened.as_ref().map(|(i, _)| *i) != Some(instrumentation) {
+            drop(opened.take()); // closed before any other pass runs
+            if instrumentation.traces_calls() {
+                let set = instrumentation
+                    .open()?
+                    .context("a tracepoint counter set")?;
+                opened = Some((instrumentation, set));
+            }
+        }
+        let set = match instrumentation {
+            Instrumentation::None => None,
+            Instrumentation::Timing => Some(timing),
+            _ => opened.as_ref().map(|(_, set)| set),
+        };
         let counting = Counting {
             set,
             instrumentation,
             role: Role::Observer,
         };
-        for mut r in series.passes(run, counting, 1)? {
+        for mut r in series.passes(&mut run, counting, 1)? {
             r.pass_index = round + 1;
             records.push(r);
         }
-        Ok(())
-    };
-    for round in 0..rounds {
-        let mut pair = [
-            (None, Instrumentation::None),
-            (Some(timing), Instrumentation::Timing),
-        ];
-        if round % 2 == 1 {
-            pair.reverse();
-        }
-        for (set, instrumentation) in pair {
-            one(&mut run, set, instrumentation, round)?;
-        }
     }
-    for instrumentation in [Instrumentation::Syscalls, Instrumentation::Full] {
-        let set = instrumentation.open()?;
-        for round in 0..rounds {
-            one(&mut run, set.as_ref(), instrumentation, round)?;
-        }
-        drop(set);
-    }
+    drop(opened);
     Ok(records)
 }
 

@@ -40,15 +40,18 @@ pub(crate) fn ceilings(records: &[PassRecord]) -> BTreeMap<u64, f64> {
 
 /// The read family's series at the alignment axis's block sizes, every
 /// offset included (the figure's selection).
-fn on_alignment_axis(r: &PassRecord, plan: &Plan) -> bool {
-    r.method == Method::Read
+fn on_alignment_axis(r: &PassRecord, plan: &Plan, first_size: u64) -> bool {
+    r.file_size_bytes == first_size
+        && r.method == Method::Read
         && r.role == Role::Timed
         && r.scenario == Scenario::Warm
         && !plan.alignment_offsets.is_empty()
         && plan.alignment_block_sizes_bytes.contains(&r.block_bytes)
 }
 
-pub(crate) fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>) -> Value {
+/// One pass as a sample; `first_size` is the run's first file size, the
+/// only one with the alignment axis.
+pub(crate) fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>, first_size: u64) -> Value {
     let m = &r.measurement;
     let mut s = serde_json::Map::new();
     let block = (r.method.family() == Family::Block).then_some(r.block_bytes);
@@ -102,7 +105,10 @@ pub(crate) fn sample(r: &PassRecord, plan: &Plan, ceiling: Option<f64>) -> Value
         "buffer_offsets_varied".into(),
         r.buffer_offsets_varied.into(),
     );
-    s.insert("alignment_axis".into(), on_alignment_axis(r, plan).into());
+    s.insert(
+        "alignment_axis".into(),
+        on_alignment_axis(r, plan, first_size).into(),
+    );
     s.insert("threads".into(), r.threads.into());
     s.insert(
         "mapping_rss_bytes".into(),
@@ -432,9 +438,10 @@ pub(crate) fn file_state_tables(sizes: &[SizeInfo]) -> (Vec<Value>, Vec<Value>) 
     (states, folios)
 }
 
-/// The observer measurement: per round, what each counter set added per
-/// system call to a `read` pass, against the timing set of the same round
-/// (rows for the figure), and per set the medians (the summary rows).
+/// The observer measurement: per pass, what each counter set added per
+/// system call to a `read` pass, against the median timing-set pass of the
+/// same repetition (rows for the figure), and its speed over the plain
+/// loop of the same round; per set the medians (the summary rows).
 pub(crate) fn observer_tables(table: &Rows, size: u64) -> (Vec<Value>, Vec<Value>) {
     let passes: Vec<&Pass> = table
         .all
@@ -449,11 +456,14 @@ pub(crate) fn observer_tables(table: &Rows, size: u64) -> (Vec<Value>, Vec<Value
     let mut rounds = Vec::new();
     for p in &passes {
         let Some(set) = of(p) else { continue };
-        let reference = passes.iter().find(|q| {
-            q.repetition == p.repetition
-                && q.pass_index == p.pass_index
-                && of(q) == Some(Instrumentation::Timing)
-        });
+        // Against the timing set's median in the same repetition (its
+        // passes bracket the tracepoint sets' in time).
+        let reference: Vec<f64> = passes
+            .iter()
+            .filter(|q| q.repetition == p.repetition && of(q) == Some(Instrumentation::Timing))
+            .map(|q| q.elapsed_ms)
+            .collect();
+        let reference = mmlab_core::stats::median(&reference);
         let plain = passes.iter().find(|q| {
             q.repetition == p.repetition
                 && q.pass_index == p.pass_index
@@ -477,7 +487,7 @@ pub(crate) fn observer_tables(table: &Rows, size: u64) -> (Vec<Value>, Vec<Value
             "in_cost_figure": set.traces_calls(),
             "added_ns_per_call": reference
                 .zip(calls)
-                .map(|(r, n)| 1e6 * (p.elapsed_ms - r.elapsed_ms) / n),
+                .map(|(r, n)| 1e6 * (p.elapsed_ms - r) / n),
             "over_plain_loop": plain.map(|q| p.gb_per_s / q.gb_per_s),
         }));
     }
