@@ -630,7 +630,7 @@ pub fn s14(run: &Run) -> Claim {
         .ceiling(size)
         .map(|c| {
             format!(
-                ", {:.2} of the memory bandwidth ({c:.1} GB/s, same loop over an anonymous buffer)",
+                ", {:.2} of one thread's memory bandwidth ({c:.1} GB/s, the same loop over an anonymous buffer in one thread)",
                 mmap.median / c
             )
         })

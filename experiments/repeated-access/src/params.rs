@@ -147,7 +147,10 @@ pub(crate) fn record_params(
     print("reclaimers", reclaimers.describe());
     print(
         "methods",
-        format!("{}, and memory-ceiling", methods.join(", ")),
+        format!(
+            "{}, and the memory ceilings (memory-ceiling in one thread, memory-ceiling-all-cpus in one per CPU)",
+            methods.join(", ")
+        ),
     );
     for scenario in plan.scenarios(0) {
         print(
