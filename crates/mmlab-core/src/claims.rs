@@ -60,7 +60,7 @@ pub const CLAIMS: &[ClaimInfo] = &[
     ClaimInfo {
         id: "S10",
         statement: "MAP_SHARED: changes are visible to other processes and eventually reach the file",
-        decided_by: "another process sees the write at once; the file's bytes after msync/munmap",
+        decided_by: "another process sees the write at once (prot-flags: the page cache read back with pread, so reaching storage is not measured there); the bytes on storage, read past every cache from the lab's own scratch ext4, after each of msync(MS_ASYNC), msync(MS_SYNC), munmap, close, fsync, syncfs, and with no call at all (writeback)",
     },
     ClaimInfo {
         id: "S11",

@@ -150,7 +150,7 @@ pub fn meminfo_kib(field: &str) -> Option<u64> {
 }
 
 /// A `kB` field of this process's /proc/self/status (`RssAnon`, `RssFile`,
-/// `RssShmem`, `VmRSS`, `VmPTE`, `VmSwap`), through procfs.
+/// `RssShmem`, `VmRSS`, `VmPTE`, `VmSwap`, `VmLck`), through procfs.
 pub fn status_kib(field: &str) -> Result<u64, String> {
     let status = procfs::process::Process::myself()
         .and_then(|p| p.status())
@@ -162,6 +162,7 @@ pub fn status_kib(field: &str) -> Result<u64, String> {
         "VmRSS" => status.vmrss,
         "VmPTE" => status.vmpte,
         "VmSwap" => status.vmswap,
+        "VmLck" => status.vmlck,
         _ => return Err(format!("{field} is not a kB field this reader knows")),
     };
     value.ok_or_else(|| format!("no {field} in /proc/self/status"))

@@ -577,6 +577,19 @@ impl ScratchFs {
     /// every cache. Holes read as zeros. An extent that is not plainly on
     /// the device (inline, encoded, unwritten, delayed) is an error naming it.
     pub fn stored_bytes(&self, file: &Path) -> Result<Vec<u8>, String> {
+        self.read_stored(file, true)
+    }
+
+    /// [`ScratchFs::stored_bytes`] without writing the file back first:
+    /// what storage holds *now*, dirty pages left dirty. For a file whose
+    /// blocks are allocated and overwritten in place (ext4, xfs; not a
+    /// copy-on-write filesystem such as btrfs, whose new extents appear
+    /// only after writeback); an extent not yet allocated is an error.
+    pub fn stored_bytes_now(&self, file: &Path) -> Result<Vec<u8>, String> {
+        self.read_stored(file, false)
+    }
+
+    fn read_stored(&self, file: &Path, sync: bool) -> Result<Vec<u8>, String> {
         let image = self.image.as_ref().ok_or("tmpfs has no storage")?;
         let handle =
             File::open(file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
@@ -584,7 +597,7 @@ impl ScratchFs {
             .metadata()
             .map_err(|e| format!("cannot stat {}: {e}", file.display()))?
             .len();
-        let extents = fiemap(&handle).map_err(|e| format!("FIEMAP of {}: {e}", file.display()))?;
+        let extents = fiemap(&handle, sync).map_err(|e| format!("FIEMAP of {}: {e}", file.display()))?;
         let direct = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECT)
@@ -878,14 +891,14 @@ fn pipe() -> Result<(File, File), String> {
 }
 
 /// The extents of `file` (FIEMAP, after writing it back).
-fn fiemap(file: &File) -> Result<Vec<FiemapExtent>, String> {
+fn fiemap(file: &File, sync: bool) -> Result<Vec<FiemapExtent>, String> {
     let mut extents = Vec::new();
     let mut start = 0u64;
     loop {
         let mut request = Fiemap::<64> {
             fm_start: start,
             fm_length: u64::MAX - start,
-            fm_flags: FIEMAP_FLAG_SYNC,
+            fm_flags: if sync { FIEMAP_FLAG_SYNC } else { 0 },
             fm_mapped_extents: 0,
             fm_extent_count: 64,
             fm_reserved: 0,
