@@ -13,7 +13,7 @@ pub fn figures(null_ns: Option<f64>) -> Vec<FigureSpec> {
         Axis::log("ns_per_call", "ns per call (median of repetitions, log)"),
     );
     entry.claims = vec!["S16".into()];
-    entry.how_to_read = "Each bar is the median time of one call over repetitions of a tight loop with no instrumentation (whiskers: p5 to p95). The plain function call and the vDSO clock_gettime never enter the kernel (counted: 0 system calls); getppid through the native instruction is the null system call; int $0x80 is the 32-bit entry, through the IA32 compatibility path; ENOSYS is a system call number with no handler. A cross instead of a bar: not measured here (the reason is in the result file). The last bar is the null system call again while a syscall tracepoint is being counted: every other bar was timed with no counter open, because an open syscall tracepoint sends every system call through the kernel's slow path. The CPU's mitigations (cpu_vulnerabilities in the result) set much of the price.".into();
+    entry.how_to_read = "Each bar is the median time of one call over repetitions of a tight loop with no instrumentation (whiskers: p5 to p95). The plain function call never enters the kernel, and the vDSO clock_gettime does not where the clock source can be read from user space (the system calls counted per call are in entry_counted, the clock source in params); getppid through the native instruction is the null system call; int $0x80 is the 32-bit entry, through the IA32 compatibility path; ENOSYS is a system call number with no handler. A cross instead of a bar: not measured here (the reason is in the result file). The last bar is the null system call again while a syscall tracepoint is being counted: every other bar was timed with no counter open, because an open syscall tracepoint sends every system call through the kernel's slow path. The CPU's mitigations (cpu_vulnerabilities in the result) set much of the price.".into();
 
     let mut read = FigureSpec::new(
         "read-per-call",
@@ -31,7 +31,7 @@ pub fn figures(null_ns: Option<f64>) -> Vec<FigureSpec> {
             value: ns,
         }];
     }
-    read.how_to_read = "read() of the warm file into one reused buffer, per call, at 15 block sizes; the fitted line time = a + b x size (weighted least squares, residuals in read_fit); the null system call as a level. Below a few KiB the calls are flat: the per-call cost a dominates, and the level shows how much of it is the trap alone. Above, time grows with the bytes copied. The memcpy lines do the same copies with no kernel: from a file-sized buffer into the block-sized one (the pattern read() copies), and between two buffers of the block size (both in cache).".into();
+    read.how_to_read = "read() of the warm file into one reused buffer, per call, at 15 block sizes; the fitted line time = a + b x size (weighted least squares, residuals in read_fit); the null system call as a level. Where the line is flat, the per-call cost a dominates, and the level shows how much of it is the trap alone; where it rises, time grows with the bytes copied. Steps away from the straight line are the caches (the destination buffer outgrowing L1 or L2). The memcpy lines do the same copies with no kernel: from a file-sized buffer into the block-sized one (the pattern read() copies), and between two buffers of the block size (both in cache).".into();
 
     let mut split = FigureSpec::new(
         "read-split",

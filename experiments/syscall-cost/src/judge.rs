@@ -305,7 +305,7 @@ fn s16(result: &ResultFile) -> Claim {
             return claim(
                 Verdict::NotMeasured,
                 format!(
-                    "read(2) system calls could not be counted ({}); run as root so that the syscalls:sys_enter_read tracepoint can be opened",
+                    "read(2) system calls could not be counted: {}",
                     r["reason"].as_str().unwrap_or("no reason recorded")
                 ),
             );
@@ -415,7 +415,7 @@ fn s5(result: &ResultFile) -> Claim {
         claim(
             Verdict::NotMeasured,
             format!(
-                "read(2) system calls could not be counted ({}); run as root so that the syscall tracepoints can be opened",
+                "read(2) system calls could not be counted: {}",
                 why.unwrap_or("no reason recorded")
             ),
         )

@@ -347,13 +347,28 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
         };
         entry_counted.push(row);
     }
-    if let Some(&n) = calls_of.get(entry::TRAP.id) {
-        for repetition in 0..plan.entry_repetitions {
-            let (ns, counts) = counter.count(|| entry::run_calls(entry::TRAP, n, int80_ok));
-            let ns = ns.map_err(anyhow::Error::msg)?;
-            let mut row = entry_row(&entry::TRAP_COUNTED, Some(repetition), Some((n, ns)), None);
-            row["syscalls"] = json!(counts.syscalls);
-            entry_rows.push(row);
+    match (calls_of.get(entry::TRAP.id), &syscalls_reason) {
+        (Some(_), Some(why)) => entry_rows.push(entry_row(
+            &entry::TRAP_COUNTED,
+            None,
+            None,
+            Some(&format!("no syscall tracepoint could count here: {why}")),
+        )),
+        (None, _) => entry_rows.push(entry_row(
+            &entry::TRAP_COUNTED,
+            None,
+            None,
+            Some("the null system call was not timed"),
+        )),
+        (Some(&n), None) => {
+            for repetition in 0..plan.entry_repetitions {
+                let (ns, counts) = counter.count(|| entry::run_calls(entry::TRAP, n, int80_ok));
+                let ns = ns.map_err(anyhow::Error::msg)?;
+                let mut row =
+                    entry_row(&entry::TRAP_COUNTED, Some(repetition), Some((n, ns)), None);
+                row["syscalls"] = json!(counts.syscalls);
+                entry_rows.push(row);
+            }
         }
     }
     let mut read_counted = Vec::new();
@@ -367,6 +382,7 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
             "expected_syscalls": plan.file_bytes.div_ceil(block) + 1,
             "read_syscalls": counts.reads,
             "syscalls": counts.syscalls,
+            "reason": if counts.reads.is_none() { json!(reads_reason) } else { Value::Null },
         }));
     }
     let mut buffered_counted = Vec::new();
