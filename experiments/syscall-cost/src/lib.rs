@@ -81,7 +81,13 @@ impl Plan {
         let page = mmlab_core::fingerprint::page_size() as u64;
         let full = context.profile == mmlab_core::Profile::Full;
         Plan {
-            file_bytes: context.size(8 << 20, 64 << 20).div_ceil(page).max(1) * page,
+            // At least the setvbuf buffer, so every reader fills whole
+            // buffers and every item size reads at least one item.
+            file_bytes: context
+                .size(8 << 20, 64 << 20)
+                .max(buffered::SETVBUF_BYTES as u64)
+                .div_ceil(page)
+                * page,
             entry_repetitions: context.repetitions(9, 31).max(1),
             entry_target: Duration::from_millis(if full { 40 } else { 8 }),
             entry_counted_calls: 1000,
@@ -144,6 +150,15 @@ pub fn measure(context: &RunContext) -> anyhow::Result<ResultFile> {
         ));
     }
 
+    if let Some(kind) = mmlab_core::datafile::memory_filesystem(dir.path()) {
+        result.warnings.push(Warning::new(
+            "memory-filesystem",
+            format!(
+                "the data folder is on {kind}: read() copies from the file's own memory pages, not from a disk filesystem's page cache, so the per-call kernel work is {kind}'s"
+            ),
+            "give a --data-dir on a disk filesystem (ext4, xfs, btrfs)",
+        ));
+    }
     let int80 = entry::int80_available();
     let clocksource =
         read_trimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource");
