@@ -14,6 +14,7 @@ pub fn experiments() -> Vec<&'static dyn Experiment> {
         copy_on_write::EXPERIMENT,
         who_calls_mmap::EXPERIMENT,
         filesystems::EXPERIMENT,
+        syscall_cost::EXPERIMENT,
     ]
 }
 
