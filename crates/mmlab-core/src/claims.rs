@@ -92,6 +92,26 @@ pub const CLAIMS: &[ClaimInfo] = &[
         statement: "if you use fread(), there will always be overhead from the system call API (int 80, trapping into kernel space)",
         decided_by: "fread() calls against the read(2) system calls they cause (stdio buffers: most fread calls never enter the kernel); the cost of a trap through `syscall` vs `int $0x80` vs a vDSO call on this CPU, with its mitigations",
     },
+    ClaimInfo {
+        id: "L1",
+        statement: "mmap is faster than read() whatever the file's size",
+        decided_by: "one complete read of a warm file, open to close, mmap+munmap vs read() into a reused buffer, for sizes 4 KiB to 64 MiB: the crossover size",
+    },
+    ClaimInfo {
+        id: "L2",
+        statement: "mmap is faster for reading a file that is not cached, in any order",
+        decided_by: "random 4 KiB reads of an evicted file: major faults through a mapping (one outstanding read per thread) vs pread() from several threads and io_uring with a queue",
+    },
+    ClaimInfo {
+        id: "L3",
+        statement: "unmapping costs nothing once the data is read",
+        decided_by: "munmap/mprotect time and TLB shootdown interrupts against the number of threads that touched the mapping",
+    },
+    ClaimInfo {
+        id: "L4",
+        statement: "a failed or short read reaches the program the same way through mmap as through read()",
+        decided_by: "a truncated file (or an I/O error): read() returns a short count or EIO, the mapping raises SIGBUS",
+    },
 ];
 
 /// The registry entry of a claim id, if it exists.

@@ -15,6 +15,7 @@ pub fn experiments() -> Vec<&'static dyn Experiment> {
         who_calls_mmap::EXPERIMENT,
         filesystems::EXPERIMENT,
         syscall_cost::EXPERIMENT,
+        where_mmap_loses::EXPERIMENT,
     ]
 }
 
