@@ -597,7 +597,8 @@ impl ScratchFs {
             .metadata()
             .map_err(|e| format!("cannot stat {}: {e}", file.display()))?
             .len();
-        let extents = fiemap(&handle, sync).map_err(|e| format!("FIEMAP of {}: {e}", file.display()))?;
+        let extents =
+            fiemap(&handle, sync).map_err(|e| format!("FIEMAP of {}: {e}", file.display()))?;
         let direct = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECT)
