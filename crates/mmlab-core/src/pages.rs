@@ -90,6 +90,18 @@ pub struct CacheStat {
 /// The system call number is 451 on every architecture (the unified table);
 /// the libc crate does not have it yet.
 pub fn cachestat(fd: BorrowedFd<'_>) -> anyhow::Result<CacheStat> {
+    cachestat_io(fd).map_err(|err| {
+        if err.raw_os_error() == Some(libc::ENOSYS) {
+            anyhow::anyhow!("cachestat(2) is not in this kernel (Linux 6.5 and later have it)")
+        } else {
+            anyhow::anyhow!("cachestat: {err}")
+        }
+    })
+}
+
+/// [`cachestat`] with the system call's own error (its errno), for callers
+/// that report the errno itself (prot-flags' cases).
+pub fn cachestat_io(fd: BorrowedFd<'_>) -> std::io::Result<CacheStat> {
     #[repr(C)]
     struct Range {
         off: u64,
@@ -118,11 +130,7 @@ pub fn cachestat(fd: BorrowedFd<'_>) -> anyhow::Result<CacheStat> {
         )
     };
     if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::ENOSYS) {
-            bail!("cachestat(2) is not in this kernel (Linux 6.5 and later have it)");
-        }
-        bail!("cachestat: {err}");
+        return Err(std::io::Error::last_os_error());
     }
     Ok(CacheStat {
         n_cached: raw.nr_cache,

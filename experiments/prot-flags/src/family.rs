@@ -2,7 +2,7 @@
 //! munmap, msync, madvise and memory locking. Expectations come from
 //! `docs` only.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use libc::{MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE};
 
@@ -155,13 +155,17 @@ pub fn munmap(plan: &Plan) -> Vec<Case> {
 /// Whether the file's page cache holds dirty pages now (cachestat), noted
 /// with the count.
 fn dirty(env: &CaseEnv, fd: &std::fs::File, when: &str) -> Result<bool, Failure> {
-    let (_cached, dirty) = raw::cachestat(fd.as_raw_fd()).map_err(|f| {
-        if f.errno == libc::ENOSYS {
-            raw::not_run("cachestat(2) is missing (Linux 6.5 and later have it)")
-        } else {
-            f
-        }
-    })?;
+    let dirty = mmlab_core::pages::cachestat_io(fd.as_fd())
+        .map_err(|err| match err.raw_os_error() {
+            Some(libc::ENOSYS) => {
+                raw::not_run("cachestat(2) is missing (Linux 6.5 and later have it)")
+            }
+            errno => Failure {
+                call: "cachestat",
+                errno: errno.unwrap_or(0),
+            },
+        })?
+        .n_dirty;
     env.note(format!("{dirty} dirty page(s) {when} (cachestat)"));
     Ok(dirty > 0)
 }
