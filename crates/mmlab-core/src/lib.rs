@@ -24,6 +24,7 @@ pub mod schema;
 pub mod scratch;
 pub mod size;
 pub mod stats;
+pub mod summing;
 pub mod testing;
 
 pub use claims::{CLAIMS, ClaimInfo, claim_info};

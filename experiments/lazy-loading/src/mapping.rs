@@ -271,41 +271,10 @@ pub fn count(flags: &[bool]) -> u64 {
     flags.iter().filter(|f| **f).count() as u64
 }
 
-/// Words per iteration of [`sum_le_words`]: eight u64 lanes = 64 bytes.
-const LANES: usize = 8;
-
-/// The wrapping sum of the little-endian u64 words of `bytes` (a trailing
-/// partial word zero-padded): the checksum `mmlab_core::DataFile` computes
-/// when it writes the file. The same loop as repeated-access's summing
-/// kernel (`repeated_access::kernel::sum_le_words`): eight independent
-/// accumulators, so the loop runs faster than memory delivers bytes and a
-/// pass measures how the bytes arrive, not the loop. Slices that start at a
-/// multiple of 8 bytes of the file add up (wrapping) to the whole file's sum.
-#[inline(never)]
-pub fn sum_le_words(bytes: &[u8]) -> u64 {
-    let mut lanes = [0u64; LANES];
-    let mut lines = bytes.chunks_exact(8 * LANES);
-    for line in &mut lines {
-        for (lane, word) in lanes.iter_mut().zip(line.chunks_exact(8)) {
-            let word: [u8; 8] = word.try_into().expect("chunks_exact(8) yields 8 bytes");
-            *lane = lane.wrapping_add(u64::from_le_bytes(word));
-        }
-    }
-    let mut total = lanes.iter().fold(0u64, |sum, lane| sum.wrapping_add(*lane));
-    for tail in lines.remainder().chunks(8) {
-        let mut word = [0u8; 8];
-        word[..tail.len()].copy_from_slice(tail);
-        total = total.wrapping_add(u64::from_le_bytes(word));
-    }
-    total
-}
-
-/// [`sum_le_words`] with its input and result hidden from the optimiser, so
-/// the sum can be neither precomputed nor skipped.
-#[inline(always)]
-pub fn checked_sum(bytes: &[u8]) -> u64 {
-    std::hint::black_box(sum_le_words(std::hint::black_box(bytes)))
-}
+/// The summing loop of every pass (the same as repeated-access's):
+/// `mmlab_core::summing`, eight independent accumulators, so a pass
+/// measures how the bytes arrive, not the loop.
+pub use mmlab_core::summing::{checked_sum, sum_le_words};
 
 /// Reads a whole file with read(2) into `buffer`, block by block (each
 /// block filled up to the buffer's length or the end of the file, so every
@@ -375,34 +344,4 @@ pub fn evict_file(file: &File) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use mmlab_core::datafile::pattern_byte;
-
-    /// The obvious word-by-word sum, to compare against.
-    fn reference_sum(bytes: &[u8]) -> u64 {
-        bytes.chunks(8).fold(0u64, |sum, chunk| {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            sum.wrapping_add(u64::from_le_bytes(word))
-        })
-    }
-
-    #[test]
-    fn the_sum_equals_the_word_by_word_sum_whole_or_by_blocks() {
-        for len in [0, 1, 7, 8, 9, 63, 64, 65, 4096, 4099, 100_003] {
-            let bytes: Vec<u8> = (0..len as u64).map(pattern_byte).collect();
-            assert_eq!(sum_le_words(&bytes), reference_sum(&bytes), "length {len}");
-        }
-        let bytes: Vec<u8> = (0..70_001u64).map(pattern_byte).collect();
-        for block in [8usize, 64, 4096, 65_536] {
-            let by_blocks = bytes
-                .chunks(block)
-                .fold(0u64, |sum, b| sum.wrapping_add(sum_le_words(b)));
-            assert_eq!(by_blocks, sum_le_words(&bytes), "block {block}");
-        }
-    }
 }
