@@ -50,12 +50,24 @@ pub trait Experiment: Sync {
     /// so `mmlab judge` recomputes them from any stored run. Each claim says
     /// its rule and the thresholds it used.
     fn judge(&self, result: &ResultFile) -> Vec<crate::schema::Claim>;
+    /// The claims whose verdict rests on timings (the others rest on counts
+    /// and outcomes). In a run made in an emulated guest (`mmlab kernels`
+    /// under TCG) they are not-measured: see [`crate::guest`].
+    fn timing_claims(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// [`Experiment::judge`], then the rules every experiment shares that
+    /// read only the fingerprint (timings in an emulated guest): what
+    /// `run` and `mmlab judge` use.
+    fn judge_result(&self, result: &ResultFile) -> Vec<crate::schema::Claim> {
+        crate::guest::judge_timings(result, self.timing_claims(), self.judge(result))
+    }
     /// Measures, then judges what was measured as it reads back from its
     /// JSON (the same bytes the file will hold), so no verdict can depend on
     /// anything the file lacks.
     fn run(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
         let mut result = self.measure(context)?;
-        result.claims = self.judge(&crate::io::as_read_back(&result)?);
+        result.claims = self.judge_result(&crate::io::as_read_back(&result)?);
         Ok(result)
     }
 }

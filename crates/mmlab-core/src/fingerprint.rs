@@ -82,6 +82,13 @@ pub struct Fingerprint {
     pub protection_keys: Known<bool>,
     pub rustc: String,
     pub build_profile: String,
+    /// Only in a run made inside a guest kernel that `mmlab kernels` booted
+    /// under qemu (`mmlab.guest=` on its command line): `emulated (TCG)` or
+    /// `KVM`. `kernel`, `n_cpus` and `mem_total_bytes` are then the guest's.
+    /// Timing-based claims of an emulated run are not-measured
+    /// ([`crate::guest`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guest: Option<String>,
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
@@ -297,6 +304,7 @@ impl Fingerprint {
                 "release"
             }
             .to_string(),
+            guest: crate::guest::detect(),
         }
     }
 }

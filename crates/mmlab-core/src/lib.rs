@@ -16,6 +16,7 @@ pub mod cleanup;
 pub mod datafile;
 pub mod experiment;
 pub mod fingerprint;
+pub mod guest;
 pub mod io;
 pub mod pages;
 pub mod probe;

@@ -47,11 +47,14 @@ pub enum Capability {
     /// Scratch filesystems of every kind (`mmlab_core::scratch`): loop
     /// devices, and mkfs for ext4, xfs and btrfs.
     Scratch,
+    /// qemu-system-x86_64, a static busybox, cpio and apt-get download of a
+    /// Debian kernel (`mmlab kernels`; `make kernels-deps` installs them).
+    Qemu,
 }
 
 impl Capability {
     /// Every capability, in the order `MMLAB_REQUIRE` lists them.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::Root,
         Capability::Tracefs,
         Capability::Perf,
@@ -61,6 +64,7 @@ impl Capability {
         Capability::Aarch64,
         Capability::MemoryCgroup,
         Capability::Scratch,
+        Capability::Qemu,
     ];
 
     /// What a counter that cannot be opened lacks: tracefs for a
@@ -85,6 +89,7 @@ impl Capability {
             Capability::Aarch64 => "aarch64",
             Capability::MemoryCgroup => "memory-cgroup",
             Capability::Scratch => "scratch-fs",
+            Capability::Qemu => "qemu",
         }
     }
 }

@@ -98,7 +98,7 @@ pub fn run(args: JudgeArgs) -> anyhow::Result<i32> {
             ));
             continue;
         };
-        let judged = experiment.judge(result);
+        let judged = experiment.judge_result(result);
         let comparisons = compare(result, &judged);
         println!();
         println!("== {} ({})", result.experiment, display(path));

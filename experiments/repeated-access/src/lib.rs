@@ -72,6 +72,11 @@ impl Experiment for RepeatedAccess {
         &["S5", "S13", "S14"]
     }
 
+    /// S13 compares cold and warm pass times, S14 throughput; S5 counts.
+    fn timing_claims(&self) -> &'static [&'static str] {
+        &["S13", "S14"]
+    }
+
     fn offers_memory_limit(&self) -> bool {
         true
     }

@@ -51,6 +51,11 @@ impl Experiment for WhereMmapLoses {
         CLAIMS
     }
 
+    /// L1-L3 compare times (L3 beside shootdown counts); L4 compares outcomes.
+    fn timing_claims(&self) -> &'static [&'static str] {
+        &["L1", "L2", "L3"]
+    }
+
     fn measure(&self, context: &RunContext) -> anyhow::Result<ResultFile> {
         measure(context)
     }
