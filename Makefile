@@ -4,7 +4,7 @@ CARGO ?= cargo
 MMLAB := target/release/mmlab
 OUT ?= results/latest
 
-.PHONY: all build experiments plots report test test-deps test-unprivileged flake-check check check-aarch64 clean help
+.PHONY: all build experiments plots report test test-deps kernels-deps test-unprivileged flake-check check check-aarch64 clean help
 
 all: experiments
 
@@ -18,6 +18,7 @@ help:
 	@echo "make report       render the figures and the report of $(OUT) again (make plots: figures only)"
 	@echo "make check        cargo fmt --check and clippy -D warnings"
 	@echo "make check-aarch64  cross-build for aarch64 and run prot-flags' exec cases under qemu (x86_64 + root/apt)"
+	@echo "make kernels-deps (root + apt) install what \`mmlab kernels\` needs: qemu-system-x86, busybox-static, cpio, kmod"
 	@echo "make clean        remove build output and results/latest"
 
 build:
@@ -41,6 +42,10 @@ report: build
 
 test-deps:
 	bash scripts/install-test-deps.sh
+
+# `mmlab kernels` boots other kernels under qemu; never run by `make experiments`.
+kernels-deps:
+	bash scripts/install-kernels-deps.sh
 
 # Every skipped check prints a SKIPPED line as it happens and is listed
 # again at the end (MMLAB_SKIP_LOG); the exit status is cargo test's.

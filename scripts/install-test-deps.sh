@@ -8,6 +8,8 @@ set -u
 here=$(dirname "$0")
 # The report's browser test needs headless Chromium (it skips without it).
 bash "$here/install-browser.sh" >/dev/null || echo "chromium unavailable: the report's browser test will skip"
+# `mmlab kernels`' tests boot a Debian kernel under qemu (they skip without it).
+bash "$here/install-kernels-deps.sh" >/dev/null 2>&1 || echo "qemu/busybox unavailable: the mmlab kernels boot tests will skip"
 need=()
 command -v perf >/dev/null 2>&1 || need+=(linux-perf)
 command -v strace >/dev/null 2>&1 || need+=(strace)

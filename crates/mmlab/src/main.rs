@@ -5,6 +5,7 @@
 
 mod env;
 mod judge;
+mod kernels;
 mod registry;
 mod render;
 mod stat;
@@ -71,6 +72,8 @@ enum Command {
     Compare(render::CompareArgs),
     /// Judge stored result files again with the current rules, beside their stored verdicts
     Judge(judge::JudgeArgs),
+    /// Boot other kernels under qemu (or `host`) and run the count experiments on each
+    Kernels(kernels::KernelsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -221,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => render::report(args),
         Command::Compare(args) => render::compare(args),
         Command::Judge(args) => judge::run(args),
+        Command::Kernels(args) => kernels::run(args),
     }
 }
 
