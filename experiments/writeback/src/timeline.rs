@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use mmlab_core::pages::{cachestat, kpageflags, pagemap_entry};
-use mmlab_core::scratch::ScratchFs;
+use mmlab_core::scratch::{FsKind, ScratchFs};
 use serde_json::{Value, json};
 
 /// The chains of calls, as the tables name them.
@@ -40,6 +40,9 @@ pub const SYNCFS: &str = "syncfs";
 pub const POLLED: &str = "no call, polled";
 pub const PRIVATE_WRITTEN: &str = "MAP_PRIVATE written";
 pub const PRIVATE_FLUSHED: &str = "MAP_PRIVATE, then msync + fsync + syncfs";
+
+/// Why the storage columns are empty on btrfs.
+pub const BTRFS_STORAGE: &str = "not read on btrfs: FIEMAP gives addresses in btrfs's own logical (chunk) address space, not offsets in the image, and a rewritten block moves to a new extent (copy-on-write)";
 
 /// kpageflags bits (Documentation/admin-guide/mm/pagemap.rst).
 const KPF_DIRTY: u64 = 4;
@@ -139,8 +142,15 @@ impl Snap<'_> {
         let meminfo = mmlab_core::proc::meminfo().unwrap_or_default();
         row["meminfo_dirty_kib"] = json!(meminfo.get("Dirty"));
         row["meminfo_writeback_kib"] = json!(meminfo.get("Writeback"));
-        // Storage, without writing anything back.
-        match self.fs.stored_bytes_now(self.path) {
+        // Storage, without writing anything back. Not on btrfs: its FIEMAP
+        // addresses are in btrfs's own logical (chunk) address space, and a
+        // rewritten block moves to a new extent (copy-on-write), so the
+        // image cannot be read at them as ext4's and xfs's can.
+        let stored = match self.fs.kind() {
+            FsKind::Btrfs => Err(BTRFS_STORAGE.to_string()),
+            _ => self.fs.stored_bytes_now(self.path),
+        };
+        match stored {
             Ok(bytes) => {
                 let classes: String = self
                     .plan
