@@ -60,7 +60,7 @@ pub const CLAIMS: &[ClaimInfo] = &[
     ClaimInfo {
         id: "S10",
         statement: "MAP_SHARED: changes are visible to other processes and eventually reach the file",
-        decided_by: "another process sees the write at once (prot-flags: the page cache read back with pread, so reaching storage is not measured there); the bytes on storage, read past every cache from the lab's own scratch ext4, after each of msync(MS_ASYNC), msync(MS_SYNC), munmap, close, fsync, syncfs, and with no call at all (writeback)",
+        decided_by: "another process sees the write at once (prot-flags: the page cache read back with pread, so reaching storage is not measured there); writeback: the bytes on storage, read with O_DIRECT from the image of the lab's own scratch ext4 without writing anything back, page by page beside the page cache (pread) and the dirty flag (kpageflags), after each of msync(MS_ASYNC), msync(MS_SYNC), munmap, close, fsync of another descriptor, syncfs, and with no call at all, polled up to a bound (vm.dirty_expire_centisecs and vm.dirty_writeback_centisecs read, never changed)",
     },
     ClaimInfo {
         id: "S11",
@@ -85,7 +85,7 @@ pub const CLAIMS: &[ClaimInfo] = &[
     ClaimInfo {
         id: "S15",
         statement: "after setup, mmap access does not trap into the kernel",
-        decided_by: "faults and system calls during a second pass over a mapped, touched file: zero of both",
+        decided_by: "faults and system calls during a second pass over a mapped, touched file: zero of both (lazy-loading); writeback: write passes over MAP_SHARED, MAP_PRIVATE and anonymous mappings, again at once and after msync(MS_SYNC), with the exceptions:page_fault_user tracepoint and getrusage (a shared page written back is write-protected again, so its next write faults)",
     },
     ClaimInfo {
         id: "S16",

@@ -100,9 +100,10 @@ struct RunArgs {
     /// controller; the cgroup is removed afterwards. Off unless given
     #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
     memory_limit: Option<u64>,
-    /// filesystems only: the scratch filesystems to make, comma-separated, from
-    /// ext4, xfs, btrfs, tmpfs (default: ext4, tmpfs, and xfs and btrfs where their
-    /// mkfs is installed; a kind that cannot be made is reported with the reason).
+    /// filesystems and writeback only: the scratch filesystems to make, comma-separated,
+    /// from ext4, xfs, btrfs, tmpfs (default for filesystems: ext4, tmpfs, and xfs and
+    /// btrfs where their mkfs is installed; for writeback: ext4; a kind that cannot be
+    /// made is reported with the reason).
     /// Needs root and loop devices
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_filesystem_arg)]
     filesystems: Option<Vec<String>>,
@@ -403,11 +404,16 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
             }
         }
     };
-    if args.filesystems.is_some() && !selected.iter().any(|e| e.id() == filesystems::ID) {
+    if args.filesystems.is_some()
+        && !selected
+            .iter()
+            .any(|e| [filesystems::ID, writeback::ID].contains(&e.id()))
+    {
         return Err(BadInput(format!(
-            "--filesystems: {} makes no scratch filesystems; only {} does",
+            "--filesystems: {} makes no scratch filesystems; only {} and {} do",
             args.experiment,
-            filesystems::ID
+            filesystems::ID,
+            writeback::ID
         ))
         .into());
     }

@@ -16,6 +16,7 @@ pub fn experiments() -> Vec<&'static dyn Experiment> {
         filesystems::EXPERIMENT,
         syscall_cost::EXPERIMENT,
         where_mmap_loses::EXPERIMENT,
+        writeback::EXPERIMENT,
     ]
 }
 
