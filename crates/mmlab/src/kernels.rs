@@ -499,22 +499,71 @@ fn kvm_works(qemu: &Path) -> Result<(), String> {
 
 /// `spawn`, with the child killed when this process dies.
 trait SpawnWithDeathSignal {
-    fn spawn_with_death_signal(&mut self) -> std::io::Result<std::process::Child>;
+    fn spawn_with_death_signal(&mut self) -> std::io::Result<std::process::Child> {
+        self.spawn_sent_on_our_death(libc::SIGKILL)
+    }
+    /// `spawn`, with `signal` sent to the child when this process dies.
+    fn spawn_sent_on_our_death(&mut self, signal: i32) -> std::io::Result<std::process::Child>;
 }
 
 impl SpawnWithDeathSignal for Command {
-    fn spawn_with_death_signal(&mut self) -> std::io::Result<std::process::Child> {
+    fn spawn_sent_on_our_death(&mut self, signal: i32) -> std::io::Result<std::process::Child> {
         // SAFETY: the closure runs in the forked child before exec and only
         // calls prctl, which is async-signal-safe.
         unsafe {
-            self.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+            self.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
                 Ok(())
             });
         }
         self.spawn()
+    }
+}
+
+/// A child process stopped when dropped or on Ctrl-C: SIGKILL for qemu,
+/// SIGTERM for an `mmlab run` (whose own handler cleans up), then reaped;
+/// nothing is sent once [`Stop::reaped`] says the pid is no longer ours.
+struct Stop {
+    reaped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    _guard: mmlab_core::cleanup::Guard,
+}
+
+impl Stop {
+    fn reaped(&self) {
+        self.reaped.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn stop_on_exit(what: &str, pid: u32) -> Stop {
+    use nix::sys::signal::{Signal, kill};
+    let signal = if what == "qemu" {
+        Signal::SIGKILL
+    } else {
+        Signal::SIGTERM
+    };
+    let reaped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (flag, check) = (reaped.clone(), reaped.clone());
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    let what = what.to_string();
+    let guard = mmlab_core::cleanup::on_exit_checked(
+        format!("stop {what} (pid {pid})"),
+        move || {
+            if !flag.load(std::sync::atomic::Ordering::SeqCst) && kill(pid, signal).is_ok() {
+                let _ = nix::sys::wait::waitpid(pid, None);
+            }
+        },
+        move || {
+            (!check.load(std::sync::atomic::Ordering::SeqCst)
+                && Path::new(&format!("/proc/{pid}")).exists()
+                && kill(pid, None).is_ok())
+            .then(|| format!("{what} process {pid}"))
+        },
+    );
+    Stop {
+        reaped,
+        _guard: guard,
     }
 }
 
@@ -551,10 +600,11 @@ pub fn init_script(experiments: &[String], modules: &[String]) -> String {
          echo \"{UP_MARKER}: Linux $(uname -r), $(nproc) CPU(s), $(awk '/MemTotal/ {{print $2}}' /proc/meminfo) KiB\"\n\
          cd /scratch\n"
     ));
+    // Through a pipe: the console is a terminal, and progress bars drawn
+    // there would run into the lines the host reads.
     for experiment in experiments {
         script.push_str(&format!(
-            "/bin/mmlab run {experiment} --out /out/results --data-dir /scratch\n\
-             echo \"{experiment} $?\" >> /out/status\n"
+            "{{ /bin/mmlab run {experiment} --out /out/results --data-dir /scratch; echo \"{experiment} $?\" >> /out/status; }} 2>&1 | cat\n"
         ));
     }
     script.push_str(&format!(
@@ -859,22 +909,8 @@ fn run_guest(
         Ok(c) => c,
         Err(e) => return failed(format!("cannot run {}: {e}", tools.qemu.display())),
     };
-    let pid = child.id() as i32;
-    // Killed and reaped when this kernel's run ends, or on Ctrl-C; the
-    // check says whether the process is still there.
-    let _qemu_guard = mmlab_core::cleanup::on_exit_checked(
-        format!("stop qemu (pid {pid})"),
-        move || {
-            let pid = nix::unistd::Pid::from_raw(pid);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(pid, None);
-        },
-        move || {
-            Path::new(&format!("/proc/{pid}"))
-                .exists()
-                .then(|| format!("qemu process {pid}"))
-        },
-    );
+    // Killed and reaped when this kernel's run ends, or on Ctrl-C.
+    let qemu_stop = stop_on_exit("qemu", child.id());
     let (lines_tx, lines) = mpsc::channel::<String>();
     for pipe in [
         child
@@ -961,7 +997,10 @@ fn run_guest(
     }
     let elapsed = started.elapsed().as_secs_f64();
     let timed_out = status.is_none();
-    drop(_qemu_guard);
+    if status.is_some() {
+        qemu_stop.reaped();
+    }
+    drop(qemu_stop);
     let tail = || {
         let lines: Vec<&str> = last
             .iter()
@@ -1076,11 +1115,19 @@ fn run_host(experiments: &[String], args: &KernelsArgs) -> Outcome {
     let mut failures = Vec::new();
     for experiment in experiments {
         mmlab_core::cleanup::checkpoint();
+        // SIGTERM when this mmlab dies or is interrupted: the child's own
+        // handler then removes its data folder.
         let status = Command::new(&mmlab)
             .args(["run", experiment, "--out"])
             .arg(&folder)
             .stdin(Stdio::null())
-            .status();
+            .spawn_sent_on_our_death(libc::SIGTERM)
+            .and_then(|mut child| {
+                let stop = stop_on_exit(&format!("mmlab run {experiment}"), child.id());
+                let status = child.wait();
+                stop.reaped();
+                status
+            });
         match status {
             Ok(s) if s.success() => {}
             Ok(s) => failures.push(format!("{experiment} ({s})")),
