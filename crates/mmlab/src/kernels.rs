@@ -972,6 +972,8 @@ fn run_guest(
         }
         std::thread::sleep(Duration::from_millis(50));
     };
+    // Interrupted: the signal thread stopped qemu and reports.
+    mmlab_core::cleanup::checkpoint();
     // Drain what the pipes still hold.
     let drain_until = Instant::now() + Duration::from_millis(500);
     while Instant::now() < drain_until {
@@ -1125,6 +1127,9 @@ fn run_host(experiments: &[String], args: &KernelsArgs) -> Outcome {
             .and_then(|mut child| {
                 let stop = stop_on_exit(&format!("mmlab run {experiment}"), child.id());
                 let status = child.wait();
+                // Interrupted: the signal thread stopped the child and
+                // reports; nothing more is said here.
+                mmlab_core::cleanup::checkpoint();
                 stop.reaped();
                 status
             });
@@ -1250,6 +1255,7 @@ pub fn run(args: KernelsArgs) -> anyhow::Result<i32> {
                 },
             },
         };
+        mmlab_core::cleanup::checkpoint();
         if let Some(folder) = &outcome.folder {
             written.push(folder.clone());
         }
