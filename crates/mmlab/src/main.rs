@@ -3,6 +3,8 @@
 //! writes result files, and turns errors into one clear line: exit status 2
 //! for bad input (a flag, a path, a name), 1 for a run that failed.
 
+mod bundle;
+mod class;
 mod env;
 mod judge;
 mod kernels;
@@ -72,6 +74,10 @@ enum Command {
     Compare(render::CompareArgs),
     /// Judge stored result files again with the current rules, beside their stored verdicts
     Judge(judge::JudgeArgs),
+    /// Pack a results folder into one .tar.zst to hand in (manifest with SHA-256s), or --verify one
+    Bundle(bundle::BundleArgs),
+    /// Read a class's bundles or results folders side by side: runs, verdict matrix, distributions, outliers
+    Class(class::ClassArgs),
     /// Boot other kernels under qemu (or `host`) and run the count experiments on each
     Kernels(kernels::KernelsArgs),
 }
@@ -225,6 +231,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Report(args) => render::report(args),
         Command::Compare(args) => render::compare(args),
         Command::Judge(args) => judge::run(args),
+        Command::Bundle(args) => bundle::run(args),
+        Command::Class(args) => class::run(args),
         Command::Kernels(args) => kernels::run(args),
     }
 }
@@ -507,6 +515,9 @@ fn run_experiments(args: RunArgs) -> anyhow::Result<i32> {
                 .join(", ")
         );
     }
+    // Every check passed: the run starts, and its command line goes
+    // beside its results (`mmlab bundle` puts it in the manifest).
+    bundle::record_command_line(&args.out)?;
     let mut failures = Vec::new();
     for experiment in &selected {
         println!();
