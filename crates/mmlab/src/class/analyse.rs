@@ -36,6 +36,8 @@ pub struct Separation {
     /// Runs left out of the search: their verdict does not follow from
     /// their samples.
     pub left_out: usize,
+    /// The runs searched whose verdict is not the most common one.
+    pub minority: Vec<usize>,
 }
 
 /// A fingerprint field's value for one run, for the separation search.
@@ -243,6 +245,7 @@ fn separate(points: &[Point]) -> Separation {
         best: if exact.is_empty() { best } else { None },
         exact,
         left_out: 0,
+        minority: majority(points.iter().map(|(i, v, _)| (*i, *v))).2,
     }
 }
 
@@ -332,6 +335,7 @@ pub fn claim_rows(runs: &[Run]) -> Vec<ClaimRow> {
                         exact: Vec::new(),
                         best: None,
                         left_out: 0,
+                        minority: Vec::new(),
                     }
                 };
                 separation.left_out = left_out;
@@ -503,8 +507,8 @@ const CAUSE_FIELDS: [&str; 9] = [
     "cpu_model",
 ];
 
-/// A value held by at most this share of the runs is "rare".
-const RARE_SHARE: f64 = 0.2;
+/// A value (or a warning) held by at most this share of the runs is "rare".
+const RARE_SHARE: f64 = 0.1;
 
 /// The runs with outlying numbers, most outlying first, each with what in
 /// its fingerprint, warnings and integrity may explain it.

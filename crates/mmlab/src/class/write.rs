@@ -444,10 +444,18 @@ impl<'a> Class<'a> {
                     .collect::<Vec<_>>()
                     .join(", ")
             )
-        } else if s.left_out > 0 {
-            "the runs whose verdicts follow from their samples agree".to_string()
+        } else if !s.minority.is_empty() {
+            format!(
+                "no fingerprint field separates them (in every group of every field most runs have the most common verdict); the runs with another verdict: {}",
+                s.minority
+                    .iter()
+                    .take(10)
+                    .map(|i| runs[*i].label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         } else {
-            "no fingerprint field separates them".to_string()
+            "the runs whose verdicts follow from their samples agree".to_string()
         };
         if s.left_out > 0 {
             let _ = write!(
@@ -675,7 +683,7 @@ impl<'a> Class<'a> {
         if self.outliers.is_empty() {
             page.push_str("<p>No run is an outlier in any headline number.</p>\n");
         } else {
-            page.push_str("<table>\n<tr><th>Run</th><th>Outlying numbers</th><th>The farthest (value; class median)</th><th>Likely causes</th></tr>\n");
+            page.push_str("<div class=\"scroll tall\"><table>\n<tr><th>Run</th><th>Outlying numbers</th><th>The farthest (value; class median)</th><th>Likely causes</th></tr>\n");
             for o in &self.outliers {
                 let class = if Some(o.run) == self.highlight {
                     " class=\"hl\""
@@ -710,7 +718,7 @@ impl<'a> Class<'a> {
                         .join("<br>")
                 );
             }
-            page.push_str("</table>\n");
+            page.push_str("</table></div>\n");
         }
         page.push_str("</section>\n");
 
@@ -1040,7 +1048,7 @@ impl<'a> Class<'a> {
 fn rules() -> Vec<String> {
     vec![
         format!("Outliers: {}.", analyse::OUTLIER_RULE),
-        "Likely causes of an outlying run: a bundle that fails its manifest, verdicts that do not follow from its samples, the warnings of the experiments whose numbers are out that at most 20% of the runs have (a warning every run has explains nothing), and the fingerprint fields (kernel, data folder filesystem, THP, PMU, root, arch, CPUs, page size, CPU model) whose value at most 20% of the runs share.".to_string(),
+        "Likely causes of an outlying run: a bundle that fails its manifest, verdicts that do not follow from its samples, the warnings of the experiments whose numbers are out that at most 10% of the runs have (a warning every run has explains nothing), and the fingerprint fields (kernel, data folder filesystem, THP, PMU, root, arch, CPUs, page size, CPU model) whose value at most 10% of the runs share.".to_string(),
         "What separates the runs of a claim: over the runs whose stored verdict follows from their samples, a fingerprint field of the experiment's result file (kernel version, data folder filesystem, THP, PMU, root, arch, CPUs, page size, fault_around_bytes, tracefs, perf_event_paranoid, protection keys, CPU model, THP defrag) after which every group has one verdict: for numbers (the kernel's major.minor, CPUs) one threshold, for text at most 6 values. A field the class shares explains nothing and is not shown; several that separate are all listed, those with fewest groups first; if none does, the one that explains the most runs, with the runs it does not.".to_string(),
         "Verdicts do not match the samples: every result file is judged again by this mmlab's rules from the file alone (as `mmlab judge` does); a stored verdict that differs is flagged. A run made by another tool version may differ because the rules changed; the flag then names both versions.".to_string(),
         "A bundle fails its manifest when a file's SHA-256 differs from the one recorded when it was bundled, a listed file is missing, or a file was added (`mmlab bundle --verify` names them).".to_string(),
