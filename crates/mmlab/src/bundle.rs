@@ -31,6 +31,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, clap::Args)]
 #[command(
+    about = "Pack a results folder into one .tar.zst to hand in (manifest with SHA-256s), or --verify one",
     long_about = "Pack a results folder into one .tar.zst archive to hand in: the result JSON and CSV files, \
         the rendered report (index.html, report.md, figures/) and the command lines that made the run \
         (run-commands.txt), with a manifest (manifest.json) holding each file's SHA-256, the machine's \

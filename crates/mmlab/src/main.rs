@@ -74,9 +74,8 @@ enum Command {
     Compare(render::CompareArgs),
     /// Judge stored result files again with the current rules, beside their stored verdicts
     Judge(judge::JudgeArgs),
-    /// Pack a results folder into one .tar.zst to hand in (manifest with SHA-256s), or --verify one
+    // `bundle` and `class` take their help (short and long) from their Args.
     Bundle(bundle::BundleArgs),
-    /// Read a class's bundles or results folders side by side: runs, verdict matrix, distributions, outliers
     Class(class::ClassArgs),
     /// Boot other kernels under qemu (or `host`) and run the count experiments on each
     Kernels(kernels::KernelsArgs),

@@ -22,6 +22,7 @@ pub use read::{ManifestState, Run};
 
 #[derive(Debug, clap::Args)]
 #[command(
+    about = "Read a class's bundles or results folders side by side: runs, verdict matrix, distributions, outliers",
     long_about = "Read a class's runs side by side: bundles (mmlab bundle), results folders, or folders of \
         them (a download folder), read in parallel.\n\n\
         Writes DIR/index.html (opens from disk, fetches nothing) and DIR/class.md: the runs table (kernel, CPU, \
