@@ -380,37 +380,28 @@ fn corpus() -> &'static Corpus {
                 )
             })
             .collect();
-        // The copies, on two threads.
-        std::thread::scope(|scope| {
-            for part in 0..2 {
-                let (base, labels, unpacked) = (&base, &labels, &unpacked);
-                scope.spawn(move || {
-                    for (k, (label, variant)) in labels.iter().enumerate().skip(1) {
-                        if k % 2 == part {
-                            make_copy(base, k, variant, &unpacked.join(label));
-                        }
-                    }
-                });
-            }
-        });
-        // Every tenth copy stays a results folder (in a folder of folders,
-        // as a download of unpacked hand-ins would be); the others are
-        // bundled, two at a time.
+        // The copies, on two threads, each bundled as soon as it is made
+        // and its folder removed (300 folders are 1 GB), but every tenth,
+        // which stays a results folder in a folder of folders, as a
+        // download of unpacked hand-ins would be.
         let folders = downloads.join("unpacked");
         std::fs::create_dir_all(&folders).unwrap();
         std::thread::scope(|scope| {
             for part in 0..2 {
-                let (labels, unpacked, downloads, folders) =
-                    (&labels, &unpacked, &downloads, &folders);
+                let (base, labels, unpacked, downloads, folders) =
+                    (&base, &labels, &unpacked, &downloads, &folders);
                 scope.spawn(move || {
-                    for (k, (label, _)) in labels.iter().enumerate() {
+                    for (k, (label, variant)) in labels.iter().enumerate() {
                         if k % 2 != part {
                             continue;
                         }
-                        let dir = unpacked.join(label);
                         if k % 10 == 2 {
-                            std::fs::rename(&dir, folders.join(label)).unwrap();
+                            make_copy(base, k, variant, &folders.join(label));
                             continue;
+                        }
+                        let dir = unpacked.join(label);
+                        if k != 0 {
+                            make_copy(base, k, variant, &dir);
                         }
                         let out = downloads.join(format!("{label}.tar.zst"));
                         let output =
@@ -423,6 +414,7 @@ fn corpus() -> &'static Corpus {
                             "{label}: {}",
                             text(&output.stderr)
                         );
+                        std::fs::remove_dir_all(&dir).unwrap();
                     }
                 });
             }
