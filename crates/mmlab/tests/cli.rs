@@ -20,7 +20,8 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn every_subcommand_has_help() {
     for subcommand in [
-        "list", "env", "run", "stat", "trace", "plot", "report", "compare",
+        "list", "env", "run", "stat", "trace", "plot", "report", "compare", "judge", "bundle",
+        "class", "kernels",
     ] {
         let output = mmlab(&[subcommand, "--help"]);
         assert_eq!(
@@ -35,7 +36,10 @@ fn every_subcommand_has_help() {
         );
     }
     let output = mmlab(&["--help"]);
-    assert!(text(&output.stdout).contains("mmlab env"));
+    let top = text(&output.stdout);
+    for subcommand in ["env", "judge", "bundle", "class", "kernels"] {
+        assert!(top.contains(subcommand), "mmlab --help names {subcommand}");
+    }
 }
 
 /// Bad input: exit 2, and the message names what was wrong.
