@@ -422,19 +422,37 @@ impl CounterSet {
         }
         let before = Rusage::now(true);
         // Hardware groups first, the software/tracepoint group (last) last:
-        // the tracepoints then see only their own group's enabling ioctl.
-        for g in &self.groups {
-            if let Err(e) = ioctl_group(&g.leader, Ioctl::Enable) {
-                errors.push(format!("PERF_EVENT_IOC_ENABLE: {e}"));
+        // the tracepoints then see only their own group's disabling ioctl
+        // (subtracted in `read_counts`). The clock is read while the last
+        // group is off: where the clocksource has no vDSO path (an emulated
+        // guest's, hpet, acpi_pm) each clock read is a clock_gettime system
+        // call, and the region's count must not include the timer's own two
+        // (seen under qemu TCG on Linux 6.1: every region +2). The time then
+        // includes that group's enabling and disabling ioctl, about a
+        // microsecond, against regions of milliseconds.
+        let (last, first) = match self.groups.split_last() {
+            Some((last, first)) => (Some(last), first),
+            None => (None, &self.groups[..]),
+        };
+        let mut toggle = |g: &CounterGroup, how: Ioctl, name: &str| {
+            if let Err(e) = ioctl_group(&g.leader, how) {
+                errors.push(format!("{name}: {e}"));
             }
+        };
+        for g in first {
+            toggle(g, Ioctl::Enable, "PERF_EVENT_IOC_ENABLE");
         }
         let start = Instant::now();
+        if let Some(g) = last {
+            toggle(g, Ioctl::Enable, "PERF_EVENT_IOC_ENABLE");
+        }
         let value = f();
+        if let Some(g) = last {
+            toggle(g, Ioctl::Disable, "PERF_EVENT_IOC_DISABLE");
+        }
         let elapsed_ns = start.elapsed().as_nanos() as u64;
-        for g in self.groups.iter().rev() {
-            if let Err(e) = ioctl_group(&g.leader, Ioctl::Disable) {
-                errors.push(format!("PERF_EVENT_IOC_DISABLE: {e}"));
-            }
+        for g in first.iter().rev() {
+            toggle(g, Ioctl::Disable, "PERF_EVENT_IOC_DISABLE");
         }
         let rusage = Rusage::now(true).since(&before);
         let mut m = self.read_counts(elapsed_ns, rusage);
