@@ -17,7 +17,7 @@ rounds=${ROUNDS:-20}
 hog=${HOG:-1}
 only=${ONLY:-}
 # Integration tests that touch no kernel behaviour (rendering, file formats).
-pure="report result_files figures"
+pure="report result_files figures class"
 
 logs=target/flake-check
 rm -rf "$logs"
