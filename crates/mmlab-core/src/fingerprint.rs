@@ -80,6 +80,13 @@ pub struct Fingerprint {
     /// SEGV_PKUERR); without them it is readable.
     #[serde(default = "Known::unknown")]
     pub protection_keys: Known<bool>,
+    /// The kernel's clocksource (`current_clocksource` in sysfs: `tsc`,
+    /// `kvm-clock`, `hpet`, `acpi_pm`, ...). With `tsc` or `kvm-clock`,
+    /// clock_gettime runs in the vDSO without entering the kernel; with
+    /// a clocksource without a vDSO path (`hpet`, `acpi_pm`) every clock
+    /// read is a system call.
+    #[serde(default = "Known::unknown")]
+    pub clocksource: Known<String>,
     pub rustc: String,
     pub build_profile: String,
     /// Only in a run made inside a guest kernel that `mmlab kernels` booted
@@ -297,6 +304,10 @@ impl Fingerprint {
             protection_keys: cpu_flags()
                 .map(|flags| protection_keys_from_flags(&flags))
                 .into(),
+            clocksource: read_trimmed(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .into(),
             rustc: env!("MMLAB_RUSTC_VERSION").to_string(),
             build_profile: if cfg!(debug_assertions) {
                 "debug"

@@ -260,6 +260,13 @@ pub fn print(fp: &Fingerprint) {
                 None => "unknown (no flags in /proc/cpuinfo)".to_string(),
             },
         ),
+        (
+            "clocksource",
+            match &fp.clocksource {
+                mmlab_core::fingerprint::Known::Value(name) => name.clone(),
+                mmlab_core::fingerprint::Known::Unknown(why) => why.clone(),
+            },
+        ),
         ("rustc", fp.rustc.clone()),
         ("build profile", fp.build_profile.clone()),
     ];
